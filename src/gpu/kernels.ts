@@ -1,0 +1,87 @@
+// Kernel sources: `kernels/<name>.wgsl`, specialised by a tiny preprocessor so each
+// file stays readable WGSL. What changes the code goes in the pipeline key (name,
+// dtype, defines, overrides); sizes never do — they travel in a uniform.
+//
+// The preprocessor understands `#if NAME`, `#if !NAME`, `#else`, `#endif` (nestable)
+// on their own lines. A header is prepended: `enable f16;` when needed,
+// `alias T = f32|f16;` (the storage type), `alias V4 = vec4<T>;`, and one
+// `const NAME = value;` per numeric define.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export type Float = 'f32' | 'f16';
+
+export interface KernelSpec {
+  /** File name under kernels/, without `.wgsl`. */
+  name: string;
+  dtype: Float;
+  /** Boolean defines switch `#if` blocks; numeric ones become WGSL `const`s. */
+  defines?: Record<string, boolean | number>;
+  /** WGSL `override` constants (e.g. workgroup size). */
+  constants?: Record<string, number>;
+}
+
+const kernelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernels');
+const sources = new Map<string, string>();
+
+export function kernelSource(name: string): string {
+  let s = sources.get(name);
+  if (s === undefined) {
+    s = readFileSync(join(kernelDir, `${name}.wgsl`), 'utf8');
+    sources.set(name, s);
+  }
+  return s;
+}
+
+export function kernelKey(spec: KernelSpec): string {
+  const d = Object.entries(spec.defines ?? {}).filter(([, v]) => v !== false).sort().map(([k, v]) => (v === true ? k : `${k}=${v}`));
+  const c = Object.entries(spec.constants ?? {}).sort().map(([k, v]) => `${k}=${v}`);
+  return [spec.name, spec.dtype, ...d, ...c].join('|');
+}
+
+export function preprocess(src: string, defines: Record<string, boolean | number>, file: string): string {
+  const out: string[] = [];
+  const stack: { active: boolean; parentActive: boolean }[] = [];
+  let active = true;
+  const lines = src.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i].trim();
+    const m = /^#if\s+(!?)(\w+)\s*$/.exec(t);
+    if (m) {
+      const v = Boolean(defines[m[2]]);
+      stack.push({ active, parentActive: active });
+      active = active && (m[1] ? !v : v);
+      out.push('');
+    } else if (t === '#else') {
+      const top = stack[stack.length - 1];
+      if (!top) throw new Error(`${file}.wgsl:${i + 1}: #else without #if`);
+      active = top.parentActive && !active;
+      out.push('');
+    } else if (t === '#endif') {
+      const top = stack.pop();
+      if (!top) throw new Error(`${file}.wgsl:${i + 1}: #endif without #if`);
+      active = top.parentActive;
+      out.push('');
+    } else {
+      out.push(active ? lines[i] : ''); // keep line numbers stable for compiler messages
+    }
+  }
+  if (stack.length) throw new Error(`${file}.wgsl: unterminated #if`);
+  return out.join('\n');
+}
+
+export function compileKernel(spec: KernelSpec, dev: { hasF16(): boolean; features: Set<string> }) {
+  const defines: Record<string, boolean | number> = { ...spec.defines, F16: spec.dtype === 'f16' };
+  if (spec.dtype === 'f16' && !dev.hasF16()) {
+    throw new Error(`kernel ${spec.name}: f16 requested but the adapter lacks shader-f16`);
+  }
+  const header: string[] = [];
+  if (dev.hasF16()) header.push('enable f16;');
+  if (defines.SUBGROUPS) header.push('enable subgroups;');
+  header.push(`alias T = ${spec.dtype};`, 'alias V4 = vec4<T>;');
+  for (const [k, v] of Object.entries(defines)) if (typeof v === 'number') header.push(`const ${k} = ${Number.isInteger(v) ? `${v}u` : v};`);
+  // Header goes on one line so compiler line numbers match the .wgsl file (off by one).
+  const code = header.join(' ') + '\n' + preprocess(kernelSource(spec.name), defines, spec.name);
+  return { key: kernelKey(spec), code, constants: spec.constants ?? {} };
+}

@@ -1,0 +1,74 @@
+// Streams weights from disk into GPU buffers in bounded chunks, converting the
+// checkpoint dtype to the graph's storage dtype on the way. No whole tensor (let alone
+// a whole checkpoint) is ever held in JS memory.
+import { Float16Array, getFloat16 } from '@petamoriken/float16';
+import { EngineError } from '../errors.ts';
+import type { Device } from '../gpu/device.ts';
+import type { WeightSource } from '../io/safetensors.ts';
+import { encodeHost, type DType } from '../tensor/dtype.ts';
+import type { HostData } from './graph.ts';
+
+const CHUNK = 8 << 20;
+
+export async function uploadWeight(dev: Device, buf: GPUBuffer, src: WeightSource | HostData, dtype: DType): Promise<number> {
+  if (!('file' in src)) {
+    const bytes = encodeHost(src.data, dtype);
+    dev.write(buf, 0, bytes);
+    return bytes.byteLength;
+  }
+  const { readChunks } = await import('../io/safetensors.ts');
+  let outOffset = 0;
+  for (const chunk of readChunks(src, CHUNK)) {
+    const converted = convertChunk(chunk, src, dtype);
+    dev.write(buf, outOffset, converted);
+    outOffset += converted.byteLength;
+  }
+  return outOffset;
+}
+
+/** Converts one chunk of `src.dtype` elements to `to`'s bytes. */
+export function convertChunk(chunk: Uint8Array, src: WeightSource, to: DType): ArrayBufferView {
+  const from = src.dtype;
+  const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32')) return chunk;
+  if (to === 'f32' || to === 'f16') {
+    const n = chunk.byteLength / elemBytes(from, src);
+    const out = to === 'f32' ? new Float32Array(n) : new Float16Array(n);
+    switch (from) {
+      case 'F32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true); break;
+      case 'F16': for (let i = 0; i < n; i++) out[i] = getFloat16(dv, 2 * i, true); break;
+      case 'BF16': {
+        // bf16 is the top half of an f32.
+        const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+        for (let i = 0; i < n; i++) { u[0] = dv.getUint16(2 * i, true) << 16; out[i] = f[0]; }
+        break;
+      }
+      case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true); break;
+      default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${from}, which cannot be used as ${to} weights`);
+    }
+    return out;
+  }
+  if (to === 'i32') {
+    const n = chunk.byteLength / elemBytes(from, src);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = from === 'I64' ? Number(dv.getBigInt64(8 * i, true)) : from === 'I32' ? dv.getInt32(4 * i, true) : NaN;
+      if (!Number.isInteger(v) || v > 0x7fffffff || v < -0x80000000) {
+        throw new EngineError(`${src.file}: tensor '${src.name}' (${from}) value ${v} does not fit int32`);
+      }
+      out[i] = v;
+    }
+    return out;
+  }
+  throw new EngineError(`${src.file}: tensor '${src.name}': cannot convert ${from} to ${to}`);
+}
+
+function elemBytes(d: WeightSource['dtype'], src: WeightSource): number {
+  switch (d) {
+    case 'F64': case 'I64': return 8;
+    case 'F32': case 'I32': return 4;
+    case 'F16': case 'BF16': case 'I16': return 2;
+    case 'I8': case 'U8': case 'BOOL': return 1;
+    default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${d}, which the engine does not support`);
+  }
+}

@@ -1,0 +1,56 @@
+// The executor's op table: op name -> how to encode it (kernel calls) and, for the
+// validate mode, how to recompute it on the CPU from src/ref.
+import type { KernelSpec } from '../gpu/kernels.ts';
+import type { Node } from '../graph/graph.ts';
+
+export type ParamType = 'u32' | 'i32' | 'f32';
+export interface Param { t: ParamType; v: number }
+export const u32 = (v: number): Param => ({ t: 'u32', v });
+export const i32 = (v: number): Param => ({ t: 'i32', v });
+export const f32 = (v: number): Param => ({ t: 'f32', v });
+
+/** A temporary buffer an op needs between its own dispatches (e.g. partial sums). */
+export interface Scratch { scratch: number /* bytes */; tag: string }
+
+export type Operand = Node | Scratch;
+
+/**
+ * One kernel dispatch of an op. Binding 0 is the `params` uniform; bindings 1.. are
+ * `buffers` in order (inputs first, the output last by convention).
+ */
+export interface KernelCall {
+  kernel: Omit<KernelSpec, 'dtype'> & { dtype?: KernelSpec['dtype'] };
+  buffers: Operand[];
+  params: Param[];
+  grid: [number, number, number];
+}
+
+export interface OpDef {
+  name: string;
+  /** Kernel calls that compute `node` from its inputs into its own storage. */
+  encode(node: Node, ctx: EncodeContext): KernelCall[];
+  /** CPU recomputation from src/ref for the validate mode (inputs widened to f32). */
+  ref?(node: Node, inputs: Float32Array[]): Float32Array | Promise<Float32Array>;
+}
+
+/** What an op may ask about the device when choosing a kernel variant. */
+export interface EncodeContext {
+  isSoftware: boolean;
+  hasSubgroups: boolean;
+  hasF16: boolean;
+  maxWorkgroupStorage: number;
+}
+
+const ops = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): OpDef {
+  if (ops.has(def.name)) throw new Error(`op '${def.name}' defined twice`);
+  ops.set(def.name, def);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const d = ops.get(name);
+  if (!d) throw new Error(`no op '${name}' is registered (is src/ops/${name}.ts imported?)`);
+  return d;
+}

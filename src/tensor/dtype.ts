@@ -1,0 +1,67 @@
+// Element types the engine computes in (f32, f16) or indexes with (i32, u32).
+// Checkpoint dtypes (bf16, i64, ...) are converted to one of these on upload.
+import { Float16Array } from '@petamoriken/float16';
+import { EngineError } from '../errors.ts';
+
+export type DType = 'f32' | 'f16' | 'i32' | 'u32';
+export type Shape = readonly number[];
+
+export function bytesPer(dtype: DType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function byteSize(shape: Shape, dtype: DType): number {
+  return numel(shape) * bytesPer(dtype);
+}
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function checkShape(shape: Shape, what: string): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new EngineError(`${what}: invalid shape ${shapeStr(shape)} (dimensions must be non-negative integers)`);
+  }
+}
+
+/** Host data for a tensor of `dtype`, as the bytes the GPU buffer holds. */
+export function encodeHost(data: ArrayLike<number>, dtype: DType): ArrayBufferView {
+  switch (dtype) {
+    case 'f32': return data instanceof Float32Array ? data : Float32Array.from(data);
+    case 'f16': return Float16Array.from(data as ArrayLike<number>);
+    case 'i32': return data instanceof Int32Array ? data : Int32Array.from(data);
+    case 'u32': return data instanceof Uint32Array ? data : Uint32Array.from(data);
+  }
+}
+
+/** Decodes GPU bytes into numbers (f16 widened to f32). */
+export function decodeHost(bytes: Uint8Array, dtype: DType, n: number): Float32Array | Int32Array | Uint32Array {
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * bytesPer(dtype));
+  switch (dtype) {
+    case 'f32': return new Float32Array(buf);
+    case 'f16': return Float32Array.from(new Float16Array(buf));
+    case 'i32': return new Int32Array(buf);
+    case 'u32': return new Uint32Array(buf);
+  }
+}
+
+/** Row-major strides of a contiguous tensor. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
