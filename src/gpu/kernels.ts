@@ -25,6 +25,11 @@ export interface KernelSpec {
 const kernelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernels');
 const sources = new Map<string, string>();
 
+/** Registers WGSL under `name` without a file (tests of the error paths use it). */
+export function defineKernelSource(name: string, code: string): void {
+  sources.set(name, code);
+}
+
 export function kernelSource(name: string): string {
   let s = sources.get(name);
   if (s === undefined) {
