@@ -30,11 +30,19 @@ async function main(argv: string[]): Promise<void> {
   await mod.run(rest);
 }
 
+// Exit explicitly (a live Dawn device would keep the process up), but only once piped
+// stdout/stderr have flushed, or `inspect --json | jq` would see truncated output.
+const flushed = () => Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', () => r(null)))));
+
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err) => {
+  async () => {
+    await flushed();
+    process.exit(0);
+  },
+  async (err) => {
     if (err instanceof EngineError) console.error(`error: ${err.message}`);
     else console.error(err);
+    await flushed();
     process.exit(1);
   },
 );

@@ -122,7 +122,16 @@ export class SafetensorsReader {
       const size = fs.fstatSync(fd).size;
       const prefix = Buffer.alloc(8);
       if (size >= 8) readExactly(fd, prefix, 0, path);
-      const n = checkHeaderLength(path, size, prefix);
+      let n: number;
+      try {
+        n = checkHeaderLength(path, size, prefix);
+      } catch (e) {
+        // torch.save writes a zip (PK\x03\x04) or a raw pickle (0x80, protocol): say so
+        if ((prefix.readUInt32LE(0) === 0x04034b50) || (prefix[0] === 0x80 && prefix[1] >= 2 && prefix[1] <= 5)) {
+          throw new EngineError(`${path}: a PyTorch pickle/zip checkpoint, not safetensors; only .safetensors files are read (pickles can run code when loaded)`);
+        }
+        throw e;
+      }
       const json = Buffer.alloc(n);
       readExactly(fd, json, 8, path);
       const h = parseHeader(path, json, size);

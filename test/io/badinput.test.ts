@@ -23,6 +23,15 @@ test('empty file and files shorter than the length prefix', () => {
   throwsEngine(open(short), short, 'truncated');
 });
 
+test('PyTorch pickles (.ckpt zip or raw pickle) are refused by their magic bytes', () => {
+  const zip = path.join(dir, 'model.ckpt');
+  fs.writeFileSync(zip, Buffer.from('PK\x03\x04rest of a zip file', 'latin1'));
+  throwsEngine(open(zip), zip, 'pickle', 'only .safetensors');
+  const pkl = path.join(dir, 'model.bin');
+  fs.writeFileSync(pkl, Buffer.from([0x80, 0x02, 0x7d, 0x71, 0, 0, 0, 0, 0, 0]));
+  throwsEngine(open(pkl), pkl, 'pickle');
+});
+
 test('truncated file: data section shorter than the header says', () => {
   const p = rawFile(dir, 'trunc.safetensors', { a: t('F32', [4], [0, 16]) }, 10);
   throwsEngine(open(p), p, "'a'", 'truncated');

@@ -13,8 +13,11 @@ export const FIX = fileURLToPath(new URL('../../../shared/fixtures/', import.met
 export const TINY = path.join(FIX, 'sd21-turbo-tiny');
 export const TINY_SINGLE = path.join(FIX, 'sd21-turbo-tiny.single.safetensors');
 
+/** A fresh temp folder, removed when the test process exits. */
 export function scratch(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `nasa-io-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `nasa-io-${tag}-`));
+  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
 }
 
 /** A safetensors file from a raw header object (or string) and data bytes, for bad-input cases. */
