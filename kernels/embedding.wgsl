@@ -1,0 +1,31 @@
+// embedding / gatherRows: out[r, d] = src[r * p.stride + idx[r], d] for d < D, row by row.
+//   embedding:  stride 0, limit V       (table [V, D], ids [R])
+//   gatherRows: stride N, limit N       (x [B, N, D] read as [B*N, D], idx [B])
+// An index outside [0, limit) gives a zero row (there is no way to raise from a kernel; the
+// CPU reference does the same). VEC4: D % 4 == 0, one vec4 per invocation (p.d counts vec4s).
+// Linear workgroup id spans x and y (grid1d).
+
+struct Params { total: u32, d: u32, stride: u32, limit: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if VEC4
+alias TU = V4;
+#else
+alias TU = T;
+#endif
+@group(0) @binding(1) var<storage, read> src: array<TU>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<TU>;
+
+override WG: u32 = 256;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= p.total) { return; }
+  let r = i / p.d;
+  let id = idx[r];
+  if (id < 0 || u32(id) >= p.limit) { out[i] = TU(0.0); return; }
+  out[i] = src[(r * p.stride + u32(id)) * p.d + i % p.d];
+}

@@ -1,0 +1,47 @@
+// geglu: x [rows, 2F] -> out [rows, F], out[r, j] = x[r, j] * gelu(x[r, F + j]) with the exact
+// (erf) GELU: diffusers GEGLU after its projection (hidden, gate = proj(x).chunk(2, -1)).
+// VEC4: F % 4 == 0, one vec4 per invocation (p.n and p.f count vec4s). Math in f32.
+// Layout: contiguous; rows = everything before the last dim. Linear workgroup id (grid1d).
+
+struct Params { n: u32, f: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if VEC4
+alias F = vec4<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V4>;
+@group(0) @binding(2) var<storage, read_write> out: array<V4>;
+#else
+alias F = f32;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
+#endif
+
+override WG: u32 = 256;
+
+// Same erfc fit as unary.wgsl (relative error < 1.2e-7, Numerical Recipes' erfcc), z >= 0.
+fn erfc_pos(z: F) -> F {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+          t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+          t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(r);
+}
+
+fn gelu(v: F) -> F {
+  let q = erfc_pos(abs(v) * 0.7071067811865476);
+  return 0.5 * v * select(2.0 - q, q, v < F(0.0));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= p.n) { return; }
+  let r = i / p.f;
+  let src = i + r * p.f; // r * 2F + j
+#if VEC4
+  out[i] = V4(vec4<f32>(x[src]) * gelu(vec4<f32>(x[src + p.f])));
+#else
+  out[i] = T(f32(x[src]) * gelu(f32(x[src + p.f])));
+#endif
+}

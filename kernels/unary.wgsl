@@ -1,0 +1,67 @@
+// unary: out[i] = f(x[i]), f chosen by one define:
+//   SCALE      x * s + bias
+//   SILU       x * sigmoid(x)
+//   GELU       0.5 x (1 + erf(x / sqrt 2))          (exact GELU, torch approximate='none')
+//   GELU_TANH  0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))   (gelu_new / gelu_pytorch_tanh)
+//   QUICK_GELU x * sigmoid(1.702 x)                 (CLIP quick_gelu)
+// VEC4: numel % 4 == 0, each invocation does one vec4 (p.n counts vec4s). Math in f32.
+// Layout: contiguous x and out of the same shape. Linear workgroup id spans x and y (grid1d).
+
+struct Params { n: u32, s: f32, bias: f32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if VEC4
+alias F = vec4<f32>;
+@group(0) @binding(1) var<storage, read> x: array<V4>;
+@group(0) @binding(2) var<storage, read_write> out: array<V4>;
+#else
+alias F = f32;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
+#endif
+
+override WG: u32 = 256;
+
+// erfc(z) for z >= 0 with relative error < 1.2e-7 (Chebyshev fit, Numerical Recipes' erfcc).
+// Relative accuracy in the tail keeps gelu(x) accurate for large negative x.
+fn erfc_pos(z: F) -> F {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+          t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+          t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(r);
+}
+
+fn f(v: F) -> F {
+#if SCALE
+  return v * p.s + p.bias;
+#endif
+#if SILU
+  return v / (1.0 + exp(-v));
+#endif
+#if QUICK_GELU
+  return v / (1.0 + exp(-1.702 * v));
+#endif
+#if GELU_TANH
+  // 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation and no overflowing tanh.
+  let u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+  return v / (1.0 + exp(-2.0 * u));
+#endif
+#if GELU
+  // 1 + erf(x/sqrt2) = 2 - erfc(|z|) for x >= 0, erfc(|z|) for x < 0.
+  let q = erfc_pos(abs(v) * 0.7071067811865476);
+  return 0.5 * v * select(2.0 - q, q, v < F(0.0));
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= p.n) { return; }
+#if VEC4
+  out[i] = V4(f(vec4<f32>(x[i])));
+#else
+  out[i] = T(f(f32(x[i])));
+#endif
+}
