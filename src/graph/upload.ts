@@ -1,11 +1,10 @@
 // Streams weights from disk into GPU buffers in bounded chunks, converting the
 // checkpoint dtype to the graph's storage dtype on the way. No whole tensor (let alone
 // a whole checkpoint) is ever held in JS memory.
-import { Float16Array, getFloat16 } from '@petamoriken/float16';
 import { EngineError } from '../errors.ts';
 import type { Device } from '../gpu/device.ts';
 import type { WeightSource } from '../io/safetensors.ts';
-import { encodeHost, type DType } from '../tensor/dtype.ts';
+import { encodeHost, fromF16Bits, toF16Bits, type DType } from '../tensor/dtype.ts';
 import type { HostData } from './graph.ts';
 
 const CHUNK = 8 << 20;
@@ -33,10 +32,10 @@ export function convertChunk(chunk: Uint8Array, src: WeightSource, to: DType): A
   if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32')) return chunk;
   if (to === 'f32' || to === 'f16') {
     const n = chunk.byteLength / elemBytes(from, src);
-    const out = to === 'f32' ? new Float32Array(n) : new Float16Array(n);
+    if (from === 'F16') return fromF16Bits(copyAs(chunk, Uint16Array)); // to f32
+    if (from === 'F32' && to === 'f16') return toF16Bits(copyAs(chunk, Float32Array));
+    const out = new Float32Array(n);
     switch (from) {
-      case 'F32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true); break;
-      case 'F16': for (let i = 0; i < n; i++) out[i] = getFloat16(dv, 2 * i, true); break;
       case 'BF16': {
         // bf16 is the top half of an f32.
         const f = new Float32Array(1), u = new Uint32Array(f.buffer);
@@ -46,7 +45,7 @@ export function convertChunk(chunk: Uint8Array, src: WeightSource, to: DType): A
       case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true); break;
       default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${from}, which cannot be used as ${to} weights`);
     }
-    return out;
+    return to === 'f16' ? toF16Bits(out) : out;
   }
   if (to === 'i32') {
     const n = chunk.byteLength / elemBytes(from, src);
@@ -71,4 +70,9 @@ function elemBytes(d: WeightSource['dtype'], src: WeightSource): number {
     case 'I8': case 'U8': case 'BOOL': return 1;
     default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${d}, which the engine does not support`);
   }
+}
+
+/** The chunk's bytes as a typed array (copied: chunks may be unaligned and are reused). */
+function copyAs<T>(chunk: Uint8Array, C: { new (b: ArrayBuffer): T }): T {
+  return new C(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer);
 }

