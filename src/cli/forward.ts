@@ -1,0 +1,142 @@
+// `forward`: run one model component on tensors from a safetensors file and write its
+// outputs to another, named as the reference forward() arguments and outputs, for
+// parity checks against PyTorch.
+import { EngineError } from '../errors.ts';
+import type { LayerSchedule } from '../guidance/types.ts';
+import { toFloat32 } from '../io/dtype.ts';
+import { SafetensorsReader, SafetensorsWriter, type StDType } from '../io/safetensors.ts';
+import type { HostTensor, InputSpec } from '../models/api/common.ts';
+import { describeSignature } from '../models/api/common.ts';
+import { loadComponent, type AnyModel } from '../models/index.ts';
+import { parseArgs } from './args.ts';
+
+const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.safetensors --out out.safetensors [options]
+
+  <component-folder>   a diffusers/transformers component folder: config.json + weights
+                       (diffusion_pytorch_model.safetensors, model.safetensors, sharded, variants)
+  --inputs FILE        input tensors, named as the reference forward() arguments:
+                         UNet2DConditionModel: sample, timestep ([], [1] or [B]), encoder_hidden_states,
+                           SDXL: text_embeds, time_ids; with --guidance nasa: negative_encoder_hidden_states
+                         CLIPTextModel(WithProjection): input_ids (I64 or I32)
+                         AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
+  --out FILE           where to write the outputs (F32):
+                         UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
+                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode)
+  --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
+  --dtype D            f32 (default) | f16 compute
+  --variant V          read <weights>.<V>.safetensors (e.g. fp16)
+  --guidance nasa      UNet: NASA negative-prompt cross-attention
+  --alpha A            NASA alpha: a number, or JSON {"default":0.2,"down":0.1,"mid":0.2,"up":0.3,"layers":[...]}
+  --debug              also write intermediates as debug.<module path>
+  -h, --help           this text`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { positional, opts } = parseArgs('forward', argv, {
+    inputs: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, dtype: { type: 'string' },
+    variant: { type: 'string' }, guidance: { type: 'string' }, alpha: { type: 'string' }, debug: { type: 'boolean' },
+    help: { alias: 'h', type: 'boolean' },
+  });
+  if (opts.help) { console.log(USAGE); return; }
+  const [dir, ...extra] = positional;
+  if (!dir) throw new EngineError(`forward: missing <component-folder>\n${USAGE}`);
+  if (extra.length) throw new EngineError(`forward: unexpected argument '${extra[0]}'`);
+  if (!opts.inputs) throw new EngineError('forward: --inputs <file.safetensors> is required');
+  if (!opts.out) throw new EngineError('forward: --out <file.safetensors> is required');
+  const dtype = (opts.dtype ?? 'f32') as string;
+  if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`forward: --dtype must be f32 or f16, got '${dtype}'`);
+  const guidance = parseGuidance(opts.guidance as string | undefined, opts.alpha as string | undefined);
+
+  const t0 = performance.now();
+  const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
+  const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
+  if (guidance && m.kind !== 'unet') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel, ${dir} holds ${m.model.className}`);
+  const specs = signature(m, method, !!guidance);
+  const inputs = readInputs(opts.inputs as string, specs);
+  const debug = opts.debug === true;
+
+  let out: Record<string, HostTensor>;
+  if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
+  else if (m.kind === 'clip') out = await m.model.forward(inputs as any, { debug });
+  else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
+  writeOutputs(opts.out as string, out);
+  const secs = ((performance.now() - t0) / 1000).toFixed(2);
+  const list = Object.entries(out).filter(([k]) => !k.startsWith('debug.')).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ');
+  console.log(`${m.model.className} ${method} (${dtype}${guidance ? `, nasa alpha ${JSON.stringify(guidance.alpha)}` : ''}): wrote ${list} to ${opts.out} in ${secs} s`);
+}
+
+function parseGuidance(mode?: string, alpha?: string): { mode: 'nasa'; alpha: LayerSchedule } | null {
+  if (mode === undefined) {
+    if (alpha !== undefined) throw new EngineError('forward: --alpha needs --guidance nasa');
+    return null;
+  }
+  if (mode !== 'nasa') throw new EngineError(`forward: --guidance must be 'nasa', got '${mode}'`);
+  if (alpha === undefined) throw new EngineError('forward: --guidance nasa needs --alpha');
+  const n = Number(alpha);
+  if (alpha.trim() !== '' && Number.isFinite(n)) return { mode, alpha: n };
+  let v: any;
+  try {
+    v = JSON.parse(alpha);
+  } catch {
+    throw new EngineError(`forward: --alpha must be a number or a JSON schedule, got '${alpha}'`);
+  }
+  if (typeof v !== 'object' || v === null || typeof v.default !== 'number') throw new EngineError(`forward: --alpha JSON needs a numeric "default", got '${alpha}'`);
+  return { mode, alpha: v };
+}
+
+function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string): string {
+  if (m.kind !== 'vae') {
+    if (method !== undefined && method !== 'forward') throw new EngineError(`forward: --method ${method} does not apply to ${m.model.className} (only 'forward')`);
+    return 'forward';
+  }
+  if (method === 'encode' || method === 'decode') return method;
+  if (method !== undefined) throw new EngineError(`forward: AutoencoderKL methods are encode and decode, got '${method}'`);
+  const names = SafetensorsReader.open(inputsFile).names();
+  if (names.includes('z')) return 'decode';
+  if (names.includes('sample')) return 'encode';
+  throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); AutoencoderKL expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
+}
+
+function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
+  if (m.kind === 'unet') return m.model.signature(guided);
+  if (m.kind === 'clip') return m.model.signature();
+  return m.model.signature(method as 'encode' | 'decode');
+}
+
+const INT_DTYPES = new Set<StDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+
+/** Reads every tensor; ints become Int32Array where the model takes ids, floats otherwise. */
+function readInputs(file: string, specs: InputSpec[]): Record<string, HostTensor> {
+  const r = SafetensorsReader.open(file);
+  const out: Record<string, HostTensor> = {};
+  for (const name of r.names()) {
+    const src = r.source(name);
+    const spec = specs.find((s) => s.name === name);
+    const values = toFloat32(src);
+    if (spec?.kind === 'int') {
+      if (!INT_DTYPES.has(src.dtype)) throw new EngineError(`${file}: tensor '${name}' is ${src.dtype}; token ids must be an integer dtype (I64 or I32)`);
+      for (const v of values) if (!Number.isSafeInteger(v) || v > 0x7fffffff || v < -0x80000000) throw new EngineError(`${file}: tensor '${name}' value ${v} does not fit int32`);
+      out[name] = { shape: [...src.shape], data: Int32Array.from(values) };
+    } else {
+      out[name] = { shape: [...src.shape], data: Float32Array.from(values) };
+    }
+  }
+  return out;
+}
+
+function writeOutputs(file: string, out: Record<string, HostTensor>): void {
+  const decls = Object.entries(out).map(([name, t]) => ({ name, shape: t.shape, dtype: (t.data instanceof Int32Array ? 'I64' : 'F32') as StDType }));
+  const w = new SafetensorsWriter(file, decls, { format: 'pt' });
+  try {
+    for (const d of w.order) {
+      const t = out[d.name];
+      const bytes = t.data instanceof Int32Array
+        ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer)
+        : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      w.writeTensor(d.name, [bytes]);
+    }
+    w.close();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,148 @@
+// Typed API of AutoencoderKL: encode (image -> mean, logvar) and decode (z -> image).
+//
+// f16 overflow: the SD/SDXL VAE decoder's activations exceed the f16 range on real
+// checkpoints (why "fp16-fix" VAEs exist). In f16 the whole decoder runs as one graph;
+// if its output holds inf/NaN, it is re-run stage by stage (conv_in+mid block, each up
+// block, output head), each stage in f16 unless its input does not fit f16 or its f16
+// output is not finite, in which case that stage alone is re-run in f32, said on stderr.
+// The stages that needed f32 are remembered for the next call of the same shape.
+import { EngineError } from '../../errors.ts';
+import type { Graph } from '../../graph/graph.ts';
+import { openComponent } from '../../io/folder.ts';
+import { WeightScope, type WeightStore } from '../../io/store.ts';
+import { vaeConfig, type VaeConfig } from '../configs.ts';
+import { AutoencoderKL } from '../vae.ts';
+import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+
+const F16_MAX = 65504;
+
+export type VaeMethod = 'encode' | 'decode';
+
+export class Vae {
+  readonly className = 'AutoencoderKL';
+  private cache: GraphCache;
+  private stageCache: GraphCache;
+  /** Per decode shape: stages that overflowed f16 before. */
+  private f32Stages = new Map<string, Set<number>>();
+  /** Where overflow notes go (stderr by default; tests capture it). */
+  warn: (msg: string) => void = (m) => console.error(m);
+
+  private constructor(readonly model: AutoencoderKL, readonly config: VaeConfig, opts: LoadOptions) {
+    this.cache = GraphCache.forOptions(opts);
+    const stages = model.decodeStages().length;
+    this.stageCache = this.cache.sibling(2 * stages);
+  }
+
+  /** Opens a component folder (config.json + weights under any diffusers file name). */
+  static load(dir: string, opts: LoadOptions = {}): Vae {
+    return Vae.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+  }
+
+  /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
+  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Vae {
+    const config = vaeConfig(comp.config, `${where}/config.json`);
+    const ws = new WeightScope(comp.store);
+    const model = new AutoencoderKL(ws, config);
+    warnUnused(ws, where);
+    return new Vae(model, config, opts);
+  }
+
+
+  get dtype() { return this.cache.dtype; }
+
+  signature(method: VaeMethod): InputSpec[] {
+    const c = this.config;
+    return method === 'encode'
+      ? [{ name: 'sample', shapes: [['B', c.in_channels, 'H', 'W']], kind: 'float', doc: 'image in [-1, 1]' }]
+      : [{ name: 'z', shapes: [['B', c.latent_channels, 'h', 'w']], kind: 'float', doc: 'UNSCALED latent (unet latent / scaling_factor + shift_factor)' }];
+  }
+
+  /** sample [B, 3, H, W] -> mean, logvar [B, latent, H/f, W/f] (logvar clamped to [-30, 20]). */
+  async encode(inputs: { sample: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+    const f = 2 ** (this.config.block_out_channels.length - 1);
+    const { H, W } = checkInputs(`${this.className} encode`, this.signature('encode'), inputs);
+    if (H % f || W % f) throw new EngineError(`${this.className} encode: image is ${H}x${W}; height and width must be divisible by ${f}`);
+    const build = (g: Graph) => this.model.encode(g.input('sample', inputs.sample.shape)) as unknown as Record<string, any>;
+    const key = `encode|${shapeKey(inputs.sample)}`;
+    let out = await this.cache.run(key, build, { sample: inputs.sample.data }, opts);
+    if (!allFinite(out.mean) || !allFinite(out.logvar)) {
+      if (this.dtype === 'f32') throw new EngineError(`${this.className} encode: the output holds inf/NaN in f32 (is the input image in [-1, 1]?)`);
+      this.warn(`vae encode: f16 overflowed (inf/NaN in the output); re-ran the encoder in f32`);
+      out = await this.cache.run(key, build, { sample: inputs.sample.data }, { ...opts, dtype: 'f32' });
+    }
+    const lv = out.logvar.data;
+    for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+    return out;
+  }
+
+  /** z [B, latent, h, w] (unscaled) -> sample [B, out_channels, h*f, w*f]. */
+  async decode(inputs: { z: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+    checkInputs(`${this.className} decode`, this.signature('decode'), inputs);
+    const z = inputs.z;
+    const key = shapeKey(z);
+    const known = this.f32Stages.get(key);
+    if (this.dtype === 'f32' || !known) {
+      const build = (g: Graph) => ({ sample: this.model.decode(g.input('z', z.shape)) });
+      const out = await this.cache.run(`decode|${key}`, build, { z: z.data }, opts);
+      if (allFinite(out.sample)) return out;
+      if (this.dtype === 'f32') throw new EngineError(`${this.className} decode: the output holds inf/NaN in f32 (is z the unscaled latent?)`);
+    }
+    return { sample: await this.decodeStaged(z, key) };
+  }
+
+  /** The fallback: stage by stage, f32 only where f16 does not hold. */
+  private async decodeStaged(z: HostTensor, key: string): Promise<HostTensor> {
+    const f32 = this.f32Stages.get(key) ?? new Set<number>();
+    this.f32Stages.set(key, f32);
+    let h = z;
+    const stages = this.model.decodeStages();
+    for (let i = 0; i < stages.length; i++) {
+      const s = stages[i];
+      const run = (dtype: 'f16' | 'f32') => this.stageCache.run(`stage${i}|${h.shape.join('x')}`, (g) => ({ h: s.forward(g.input('h', h.shape)) }), { h: h.data }, { dtype });
+      let out: HostTensor | null = null;
+      if (!f32.has(i) && fitsF16(h)) {
+        out = (await run('f16')).h;
+        if (!fitsF16(out)) {
+          this.warn(`vae decode: ${s.name} overflowed f16 (inf/NaN or |x| > ${F16_MAX} in its output); re-ran it in f32`);
+          out = null;
+        }
+      } else if (!f32.has(i)) {
+        this.warn(`vae decode: the input of ${s.name} exceeds the f16 range; running it in f32`);
+      }
+      if (!out) {
+        f32.add(i);
+        out = (await run('f32')).h;
+      }
+      h = out;
+    }
+    if (!allFinite(h)) throw new EngineError(`${this.className} decode: the output holds inf/NaN even with f32 stages (is z the unscaled latent?)`);
+    return h;
+  }
+
+  /** UNet latents -> the z decode() takes: latents / scaling_factor + shift_factor. */
+  latentsToZ(latents: HostTensor): HostTensor {
+    const { scaling_factor: s, shift_factor: sh } = this.config;
+    return { shape: [...latents.shape], data: Float32Array.from(latents.data, (v) => v / s + (sh ?? 0)) };
+  }
+
+  /** Encoder mean (or a sample) -> UNet latents: (z - shift_factor) * scaling_factor. */
+  zToLatents(z: HostTensor): HostTensor {
+    const { scaling_factor: s, shift_factor: sh } = this.config;
+    return { shape: [...z.shape], data: Float32Array.from(z.data, (v) => (v - (sh ?? 0)) * s) };
+  }
+
+  destroy(): void {
+    this.cache.destroy();
+    this.stageCache.destroy();
+  }
+}
+
+function allFinite(t: HostTensor): boolean {
+  for (const v of t.data) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+function fitsF16(t: HostTensor): boolean {
+  for (const v of t.data) if (!(Math.abs(v) <= F16_MAX)) return false;
+  return true;
+}

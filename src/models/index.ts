@@ -1,0 +1,50 @@
+// The model library: graph-building model classes (one file per part, named and shaped
+// like their diffusers / transformers originals) and a typed API that loads a component
+// folder and runs it on host tensors:
+//
+//   const unet = loadUNet('sd-turbo/unet', { dtype: 'f16' });
+//   const { sample } = await unet.forward({ sample, timestep: 999, encoder_hidden_states });
+//   const nasa = await unet.forward({ ...inputs, negative_encoder_hidden_states }, { guidance: { mode: 'nasa', alpha: 0.2 } });
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EngineError } from '../errors.ts';
+import { readJsonObject } from '../io/folder.ts';
+import { configClass } from '../io/configcheck.ts';
+import { ClipTextEncoder } from './api/clip.ts';
+import type { LoadOptions } from './api/common.ts';
+import { UNet } from './api/unet.ts';
+import { Vae } from './api/vae.ts';
+
+export { ClipTextEncoder } from './api/clip.ts';
+export { UNet, type UNetGuidance, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
+export { Vae } from './api/vae.ts';
+export type { HostTensor, InputSpec, LoadOptions, RunOptions } from './api/common.ts';
+export { CLIPTextModel } from './clip.ts';
+export { UNet2DConditionModel } from './unet.ts';
+export { AutoencoderKL } from './vae.ts';
+export * from './configs.ts';
+
+export const loadUNet = (dir: string, opts: LoadOptions = {}) => UNet.load(dir, opts);
+export const loadVae = (dir: string, opts: LoadOptions = {}) => Vae.load(dir, opts);
+export const loadClipText = (dir: string, opts: LoadOptions = {}) => ClipTextEncoder.load(dir, opts);
+
+export type AnyModel =
+  | { kind: 'unet'; model: UNet }
+  | { kind: 'vae'; model: Vae }
+  | { kind: 'clip'; model: ClipTextEncoder };
+
+export const SUPPORTED_CLASSES = ['UNet2DConditionModel', 'AutoencoderKL', 'CLIPTextModel', 'CLIPTextModelWithProjection'];
+
+/** Loads whatever model a component folder holds, by its config.json class. */
+export function loadComponent(dir: string, opts: LoadOptions = {}): AnyModel {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new EngineError(`${dir}: no such folder (expected a component folder with config.json)`);
+  const cls = configClass(readJsonObject(path.join(dir, 'config.json')));
+  switch (cls) {
+    case 'UNet2DConditionModel': return { kind: 'unet', model: UNet.load(dir, opts) };
+    case 'AutoencoderKL': return { kind: 'vae', model: Vae.load(dir, opts) };
+    case 'CLIPTextModel':
+    case 'CLIPTextModelWithProjection': return { kind: 'clip', model: ClipTextEncoder.load(dir, opts) };
+    default:
+      throw new EngineError(`${path.join(dir, 'config.json')}: model class ${JSON.stringify(cls)} is not supported by forward (supported: ${SUPPORTED_CLASSES.join(', ')})`);
+  }
+}
