@@ -17,7 +17,7 @@ export interface KernelSpec {
   name: string;
   dtype: Float;
   /** Boolean defines switch `#if` blocks; numeric ones become WGSL `const`s. */
-  defines?: Record<string, boolean | number>;
+  defines?: Record<string, boolean | number | undefined>;
   /** WGSL `override` constants (e.g. workgroup size). */
   constants?: Record<string, number>;
 }
@@ -40,7 +40,7 @@ export function kernelSource(name: string): string {
 }
 
 export function kernelKey(spec: KernelSpec): string {
-  const d = Object.entries(spec.defines ?? {}).filter(([, v]) => v !== false).sort().map(([k, v]) => (v === true ? k : `${k}=${v}`));
+  const d = Object.entries(spec.defines ?? {}).filter(([, v]) => v !== false && v !== undefined).sort().map(([k, v]) => (v === true ? k : `${k}=${v}`));
   const c = Object.entries(spec.constants ?? {}).sort().map(([k, v]) => `${k}=${v}`);
   return [spec.name, spec.dtype, ...d, ...c].join('|');
 }
@@ -77,7 +77,8 @@ export function preprocess(src: string, defines: Record<string, boolean | number
 }
 
 export function compileKernel(spec: KernelSpec, dev: { hasF16(): boolean; features: Set<string> }) {
-  const defines: Record<string, boolean | number> = { ...spec.defines, F16: spec.dtype === 'f16' };
+  const defines: Record<string, boolean | number> = { F16: spec.dtype === 'f16' };
+  for (const [k, v] of Object.entries(spec.defines ?? {})) if (v !== undefined) defines[k] = v;
   if (spec.dtype === 'f16' && !dev.hasF16()) {
     throw new Error(`kernel ${spec.name}: f16 requested but the adapter lacks shader-f16`);
   }

@@ -8,7 +8,7 @@ import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
 import type { Graph, Node } from './graph.ts';
 import { plan as makePlan, type Plan } from './plan.ts';
-import { uploadWeight } from './upload.ts';
+import { acquireWeight } from './weights.ts';
 import { validateRun } from './validate.ts';
 
 const UNIFORM_SLOT = 256;
@@ -28,6 +28,7 @@ export class Executable {
   private dispatches: Dispatch[] = [];
   private dispatchNode: Node[] = [];
   private owned: GPUBuffer[] = [];
+  private releases: (() => void)[] = [];
 
   private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {}
 
@@ -61,9 +62,13 @@ export class Executable {
       if (r !== n) continue;
       const bytes = byteSize(n.shape, n.dtype);
       const slot = p.slot.get(n);
-      const buffer = slot !== undefined ? pool[slot] : this.own(dev.createBuffer(bytes, n.label));
+      let buffer: GPUBuffer;
+      if (n.leaf?.kind === 'weight') {
+        const w = await acquireWeight(dev, n.leaf.src, n.shape, n.dtype, n.label);
+        this.releases.push(w.release);
+        buffer = w.buffer;
+      } else buffer = slot !== undefined ? pool[slot] : this.own(dev.createBuffer(bytes, n.label));
       this.storage.set(n, { buffer, offset: 0, bytes });
-      if (n.leaf?.kind === 'weight') await uploadWeight(dev, buffer, n.leaf.src, n.dtype);
       if (n.leaf?.kind === 'const') dev.write(buffer, 0, encodeHost(n.leaf.data, n.dtype));
     }
     for (const n of p.live) {
@@ -186,7 +191,9 @@ export class Executable {
 
   destroy(): void {
     for (const b of this.owned) b.destroy();
+    for (const r of this.releases) r();
     this.owned = [];
+    this.releases = [];
   }
 }
 

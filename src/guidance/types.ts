@@ -46,10 +46,35 @@ export interface NasaGuidance {
   negativeMask?: Node | null;
 }
 
-export type Guidance = NasaGuidance;
+/**
+ * NAG, Normalized Attention Guidance (arXiv 2505.21179): Z~ = s Z+ - (s-1) Z-, per-token
+ * L1 ratio r = |Z~|/|Z+| clipped to tau, Z = alpha Z~ min(r,tau)/r + (1-alpha) Z+.
+ */
+export interface NagGuidance {
+  mode: 'nag';
+  scale: number;
+  tau: number;
+  alpha: number;
+  negativeContext: Node;
+  negativeMask?: Node | null;
+}
+
+/**
+ * VSF, Value Sign Flip (arXiv 2508.10931): one softmax over keys [K+; K-] with values
+ * [V+; -s V-] and a bias -offset on the negative keys' logits.
+ */
+export interface VsfGuidance {
+  mode: 'vsf';
+  scale: number;
+  offset: number;
+  negativeContext: Node;
+  negativeMask?: Node | null;
+}
+
+export type Guidance = NasaGuidance | NagGuidance | VsfGuidance;
 
 /** What one layer gets: the same guidance with its scalars resolved for that layer. */
-export type LayerGuidance = Omit<NasaGuidance, 'alpha'> & { alpha: number };
+export type LayerGuidance = (Omit<NasaGuidance, 'alpha'> & { alpha: number }) | NagGuidance | VsfGuidance;
 
 export function scheduleAt(s: LayerSchedule, site: CrossAttnSite, what: string): number {
   if (typeof s === 'number') return s;
@@ -73,5 +98,8 @@ export function forLayer(g: Guidance, site: CrossAttnSite): LayerGuidance {
   switch (g.mode) {
     case 'nasa':
       return { ...g, alpha: scheduleAt(g.alpha, site, 'nasa alpha') };
+    case 'nag':
+    case 'vsf':
+      return g;
   }
 }

@@ -9,7 +9,8 @@ import type { Node } from '../graph/graph.ts';
 import type { WeightScope } from '../io/store.ts';
 import { EngineError } from '../errors.ts';
 import type { LayerGuidance } from '../guidance/types.ts';
-import { add, attention, concat, matmul, MAX_HEAD_DIM, nasaAttention, permute, reshape, scale, slice, softmax } from '../ops/index.ts';
+import { guidedAttention } from '../guidance/modes.ts';
+import { add, attention, concat, matmul, MAX_HEAD_DIM, permute, reshape, scale, slice, softmax } from '../ops/index.ts';
 import { GroupNorm, Linear, tap } from './nn.ts';
 
 export interface AttentionOptions {
@@ -76,18 +77,10 @@ export class Attention {
     if (!guidance) {
       z = this.o.dimHead > MAX_HEAD_DIM ? wideHeadAttention(q, k, v, this.heads) : attention(q, k, v, { heads: this.heads }); // [B, N, heads*dimHead]
     } else {
-      switch (guidance.mode) {
-        case 'nasa': {
-          // The layer's own projections on the negative text: K- = to_k(c-), V- = to_v(c-).
-          const kNeg = this.to_k.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
-          const vNeg = this.to_v.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
-          // softmax(q K+^T) V+ - alpha softmax(q K-^T) V-, both softmaxes in one kernel
-          z = nasaAttention(q, k, v, kNeg, vNeg, { heads: this.heads, alpha: guidance.alpha, maskNeg: guidance.negativeMask ?? undefined });
-          break;
-        }
-        default:
-          throw new EngineError(`${this.path}: unknown guidance mode '${(guidance as { mode: string }).mode}'`);
-      }
+      // The layer's own projections on the negative text: K- = to_k(c-), V- = to_v(c-).
+      const kNeg = this.to_k.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
+      const vNeg = this.to_v.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
+      z = guidedAttention(q, k, v, kNeg, vNeg, this.heads, guidance); // [B, N, heads*dimHead]
     }
     let out = this.to_out[0].forward(z); // [B, N, queryDim]
     if (spatial) out = reshape(permute(out, [0, 2, 1]), [B, C, H, W]); // [B, C, H, W]

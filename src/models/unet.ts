@@ -93,7 +93,7 @@ export class UNet2DConditionModel {
     if (H % f || W % f) {
       throw new EngineError(`UNet: sample is ${H}x${W}; this engine needs height and width divisible by ${f} (2^(down blocks - 1)), i.e. images in multiples of ${8 * f} pixels`);
     }
-    if (guidance) checkSchedule(guidance.alpha, this.crossAttnSites.length, `${guidance.mode} alpha`);
+    if (guidance?.mode === 'nasa') checkSchedule(guidance.alpha, this.crossAttnSites.length, 'nasa alpha');
 
     // 1. time
     const tEmb = tap('time_proj', this.time_proj.forward(x.timestep)); // [B, boc0]

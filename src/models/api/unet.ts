@@ -24,10 +24,11 @@ export interface UNetInputs {
 }
 
 /** Guidance for a whole forward pass; per-layer alpha via LayerSchedule. */
-export interface UNetGuidance {
-  mode: 'nasa';
-  alpha: LayerSchedule;
-}
+/** Attention-space guidance for a whole forward pass (see src/guidance/types.ts). */
+export type UNetGuidance =
+  | { mode: 'nasa'; alpha: LayerSchedule }
+  | { mode: 'nag'; scale: number; tau: number; alpha: number }
+  | { mode: 'vsf'; scale: number; offset: number };
 
 export interface UNetRunOptions extends RunOptions {
   guidance?: UNetGuidance | null;
@@ -98,7 +99,7 @@ export class UNet {
         time_ids: inputs.time_ids && this.model.add ? g.input('time_ids', inputs.time_ids.shape, 'f32') : null,
       };
       const neg = guidance ? g.input('negative_encoder_hidden_states', inputs.negative_encoder_hidden_states!.shape) : null;
-      return { sample: this.model.forward(x, guidance ? { mode: guidance.mode, alpha: guidance.alpha, negativeContext: neg! } : null) };
+      return { sample: this.model.forward(x, guidance ? { ...guidance, negativeContext: neg! } : null) };
     };
     const feed: Record<string, ArrayLike<number>> = { sample: inputs.sample.data, timestep, encoder_hidden_states: inputs.encoder_hidden_states.data };
     if (this.model.add) Object.assign(feed, { text_embeds: inputs.text_embeds!.data, time_ids: inputs.time_ids!.data });
