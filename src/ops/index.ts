@@ -15,3 +15,4 @@ export * from './embedding.ts';
 export * from './attention.ts';
 export * from './upsample.ts';
 export * from './copy.ts';
+export * from './nasa.ts';
