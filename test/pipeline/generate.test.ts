@@ -56,7 +56,7 @@ test('bad options fail with a clear message', async () => {
     [{ guidance: { mode: 'nasa', alpha: -0.1 }, negatives: ['x'] }, /alpha must be a finite number >= 0/],
     [{ guidance: { mode: 'nasa' } }, /needs a negative prompt/],
     [{ width: 60 }, /--width 60 is not divisible by \d+ \(VAE factor/],
-    [{ latents: { shape: [1, 4, 4, 4], data: new Float32Array(64) } }, /--latents.*expected \[1,4,8,8\]/],
+    [{ latents: { shape: [1, 3, 8, 8], data: new Float32Array(192) } }, /--latents.*expected \[1,4,8,8\]/],
     [{ guidance: { mode: 'nag', tau: 0 }, negatives: ['x'] }, /--tau/],
   ];
   for (const [o, re] of bad) {

@@ -1,0 +1,120 @@
+// Cost of negative-prompt guidance on one UNet evaluation: FLOPs counted by the engine from
+// the planned graph, and measured time, for none / nasa / nag / vsf / cfg on the same model
+// and size. The paper reports NASA +1.89% FLOPs and CFG +100%.
+//
+//   npm run bench -- guidance                                  embedded tiny model, its size
+//   npx tsx tools/make-random-unet.ts /tmp/sd-turbo-unet        SD-Turbo's real UNet config,
+//   npm run bench -- guidance --model /tmp/sd-turbo-unet --size 512   random F16 weights
+//   options: --dtype f32|f16, --runs N, --modes none,nasa,cfg, --flops-only, --json
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from '../src/cli/args.ts';
+import { getDevice } from '../src/gpu/device.ts';
+import { planFlops } from '../src/graph/flops.ts';
+import { Graph, type Float } from '../src/graph/graph.ts';
+import { plan } from '../src/graph/plan.ts';
+import { Executable } from '../src/graph/run.ts';
+import type { Guidance } from '../src/guidance/types.ts';
+import { openComponent } from '../src/io/folder.ts';
+import { WeightScope } from '../src/io/store.ts';
+import { unetConfig } from '../src/models/configs.ts';
+import { UNet2DConditionModel } from '../src/models/unet.ts';
+import '../src/ops/index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { opts } = parseArgs('guidance bench', process.argv.slice(2), {
+  model: { type: 'string' }, size: { type: 'number' }, dtype: { type: 'string' }, runs: { type: 'number' },
+  modes: { type: 'string' }, 'flops-only': { type: 'boolean' }, json: { type: 'boolean' }, quick: { type: 'boolean' },
+});
+const dir = (opts.model as string | undefined) ?? path.join(here, '..', 'weights', 'default', 'unet');
+const dtype = ((opts.dtype as string | undefined) ?? 'f32') as Float;
+const runs = (opts.runs as number | undefined) ?? (opts.quick ? 1 : 3);
+const modes = ((opts.modes as string | undefined) ?? 'none,nasa,nag,vsf,cfg').split(',');
+
+const comp = openComponent(dir);
+const config = unetConfig(comp.config, `${dir}/config.json`);
+const model = new UNet2DConditionModel(new WeightScope(comp.store), config);
+const f = 8; // latent factor of real SD VAEs; the embedded model's VAE has the same 8x
+const latent = Math.round(((opts.size as number | undefined) ?? (config.sample_size ?? 64) * f) / f);
+const C = config.cross_attention_dim[0], S = 77;
+
+function build(mode: string): Graph {
+  const g = new Graph(dtype);
+  const B = mode === 'cfg' ? 2 : 1; // CFG: [uncond; cond] in one batch, as diffusers does
+  const x = {
+    sample: g.input('sample', [B, config.in_channels, latent, latent]),
+    timestep: g.input('timestep', [B], 'f32'),
+    encoder_hidden_states: g.input('encoder_hidden_states', [B, S, C]),
+    text_embeds: null, time_ids: null,
+  };
+  let guidance: Guidance | null = null;
+  if (mode === 'nasa' || mode === 'nag' || mode === 'vsf') {
+    const neg = g.input('negative', [1, S, C]);
+    guidance = mode === 'nasa' ? { mode, alpha: 0.2, negativeContext: neg }
+      : mode === 'nag' ? { mode, scale: 4, tau: 2.5, alpha: 0.5, negativeContext: neg }
+      : { mode, scale: 3, offset: 0.1, negativeContext: neg };
+  }
+  g.output('sample', model.forward(x as any, guidance));
+  return g;
+}
+
+function rand(n: number, seed: number, amp = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return ((s / 4294967296) * 2 - 1) * amp;
+  });
+}
+
+const rows: { mode: string; gflops: number; flopsOverhead: number; ms: number | null; timeOverhead: number | null; peakMiB: number }[] = [];
+const dev = opts['flops-only'] ? null : await getDevice();
+let base: { flops: number; ms: number | null } | null = null;
+for (const mode of modes) {
+  const g = build(mode);
+  const flops = planFlops(plan(g)).total;
+  let ms: number | null = null, peak = plan(g).peakBytes;
+  if (dev) {
+    const ex = await Executable.compile(dev, g);
+    peak = ex.memory.peakBytes;
+    const B = mode === 'cfg' ? 2 : 1;
+    const inputs: Record<string, Float32Array> = {
+      sample: rand(B * config.in_channels * latent * latent, 1), timestep: new Float32Array(B).fill(999),
+      encoder_hidden_states: rand(B * S * C, 2),
+    };
+    if (g.inputs.has('negative')) inputs.negative = rand(S * C, 3);
+    await ex.run(inputs); // warm-up
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const prof = await ex.profile(inputs);
+      if (prof) times.push(prof.reduce((a, p) => a + p.ms, 0));
+      else {
+        const t0 = performance.now();
+        await ex.run(inputs);
+        times.push(performance.now() - t0);
+      }
+    }
+    ms = Math.min(...times);
+    ex.destroy();
+  }
+  base ??= { flops, ms };
+  rows.push({
+    mode, gflops: flops / 1e9, flopsOverhead: 100 * (flops / base.flops - 1), ms,
+    timeOverhead: ms !== null && base.ms ? 100 * (ms / base.ms - 1) : null, peakMiB: peak / 2 ** 20,
+  });
+}
+
+const head = `UNet ${path.basename(path.resolve(dir, '..'))}/${path.basename(dir)} (${(config.block_out_channels).join('/')}), ` +
+  `${latent * f}x${latent * f} (latent ${latent}x${latent}), ${dtype}, ${dev ? dev.adapterName : 'FLOPs only'}`;
+if (opts.json) for (const r of rows) console.log(JSON.stringify({ bench: 'guidance', model: dir, size: latent * f, dtype, adapter: dev?.adapterName ?? null, ...r }));
+else {
+  console.log(head);
+  console.log('mode   GFLOP      +FLOPs   ms (min of ' + runs + ')   +time     planned peak');
+  for (const r of rows) {
+    console.log(`${r.mode.padEnd(6)} ${r.gflops.toFixed(3).padStart(9)}  ${fmtPct(r.flopsOverhead).padStart(8)}  ${(r.ms === null ? '-' : r.ms.toFixed(1)).padStart(12)}  ${fmtPct(r.timeOverhead).padStart(8)}  ${r.peakMiB.toFixed(1).padStart(9)} MiB`);
+  }
+}
+process.exit(0);
+
+function fmtPct(v: number | null): string {
+  return v === null ? '-' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}%`;
+}
