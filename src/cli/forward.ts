@@ -7,7 +7,7 @@ import { toFloat32 } from '../io/dtype.ts';
 import { SafetensorsReader, SafetensorsWriter, type StDType } from '../io/safetensors.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
-import { loadComponent, type AnyModel } from '../models/index.ts';
+import { loadComponent, PIXART_DEFAULT_ALPHA, type AnyModel } from '../models/index.ts';
 import { parseArgs } from './args.ts';
 
 const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.safetensors --out out.safetensors [options]
@@ -18,15 +18,21 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          UNet2DConditionModel: sample, timestep ([], [1] or [B]), encoder_hidden_states,
                            SDXL: text_embeds, time_ids; with --guidance nasa: negative_encoder_hidden_states
                          CLIPTextModel(WithProjection): input_ids (I64 or I32)
+                         T5EncoderModel: input_ids, attention_mask (optional; I64 or I32)
+                         PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
+                           output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
+                           with --guidance nasa: negative_encoder_hidden_states, negative_encoder_attention_mask
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
-                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode)
+                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
+                         T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included)
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
   --dtype D            f32 (default) | f16 compute
   --variant V          read <weights>.<V>.safetensors (e.g. fp16)
-  --guidance nasa      UNet: NASA negative-prompt cross-attention
+  --guidance nasa      UNet, PixArt: NASA negative-prompt cross-attention
   --alpha A            NASA alpha: a number, or JSON {"default":0.2,"down":0.1,"mid":0.2,"up":0.3,"layers":[...]}
+                       (PixArt: default 0.5)
   --debug              also write intermediates as debug.<module path>
   -h, --help           this text`;
 
@@ -49,14 +55,19 @@ export async function run(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
   const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
-  if (guidance && m.kind !== 'unet') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel, ${dir} holds ${m.model.className}`);
+  if (guidance && m.kind !== 'unet' && m.kind !== 'pixart') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel and PixArtTransformer2DModel, ${dir} holds ${m.model.className}`);
+  if (guidance && Number.isNaN(guidance.alpha)) {
+    if (m.kind !== 'pixart') throw new EngineError('forward: --guidance nasa needs --alpha');
+    guidance.alpha = PIXART_DEFAULT_ALPHA;
+  }
   const specs = signature(m, method, !!guidance);
   const inputs = readInputs(opts.inputs as string, specs);
   const debug = opts.debug === true;
 
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
-  else if (m.kind === 'clip') out = await m.model.forward(inputs as any, { debug });
+  else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
+  else if (m.kind === 'pixart') out = await m.model.forward(inputs as any, { guidance, debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeOutputs(opts.out as string, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
@@ -70,7 +81,7 @@ function parseGuidance(mode?: string, alpha?: string): { mode: 'nasa'; alpha: La
     return null;
   }
   if (mode !== 'nasa') throw new EngineError(`forward: --guidance must be 'nasa', got '${mode}'`);
-  if (alpha === undefined) throw new EngineError('forward: --guidance nasa needs --alpha');
+  if (alpha === undefined) return { mode, alpha: NaN }; // the model's default, if it has one
   const n = Number(alpha);
   if (alpha.trim() !== '' && Number.isFinite(n)) return { mode, alpha: n };
   let v: any;
@@ -98,7 +109,8 @@ function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string)
 
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
-  if (m.kind === 'clip') return m.model.signature();
+  if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
+  if (m.kind === 'pixart') return m.model.signature(guided);
   return m.model.signature(method as 'encode' | 'decode');
 }
 

@@ -10,7 +10,8 @@ import type { Node } from '../graph/graph.ts';
 
 /** Where a cross-attention layer sits, numbered in forward order across the model. */
 export interface CrossAttnSite {
-  part: 'down' | 'mid' | 'up';
+  /** UNet part, or 'blocks' for a DiT's transformer_blocks (PixArt). */
+  part: 'down' | 'mid' | 'up' | 'blocks';
   /** Index of the block within its part (0 for the mid block). */
   block: number;
   /** Position among all cross-attention layers of the model, in forward order. */
@@ -29,6 +30,8 @@ export type LayerSchedule = number | {
   down?: number;
   mid?: number;
   up?: number;
+  /** Every block of a DiT (PixArt's transformer_blocks). */
+  blocks?: number;
   layers?: (number | null)[];
 };
 

@@ -59,9 +59,10 @@ export class Attention {
 
   /**
    * x [B, N, queryDim] (or [B, C, H, W], attended over H*W), context [B, M, crossDim] or
-   * null for self-attention. `guidance` only applies to cross-attention.
+   * null for self-attention. `guidance` only applies to cross-attention. `mask`: additive
+   * bias per context token [B, M] (PixArt's text padding; 0 keep, -10000 drop).
    */
-  forward(x: Node, context: Node | null = null, guidance?: LayerGuidance | null): Node {
+  forward(x: Node, context: Node | null = null, guidance?: LayerGuidance | null, mask: Node | null = null): Node {
     const residual = x;
     const spatial = x.rank === 4;
     const [B, C, H, W] = x.shape;
@@ -75,12 +76,13 @@ export class Attention {
     const v = this.to_v.forward(ctx); // [B, M, heads*dimHead]
     let z: Node;
     if (!guidance) {
-      z = this.o.dimHead > MAX_HEAD_DIM ? wideHeadAttention(q, k, v, this.heads) : attention(q, k, v, { heads: this.heads }); // [B, N, heads*dimHead]
+      if (mask && this.o.dimHead > MAX_HEAD_DIM) throw new EngineError(`${this.path}: a key mask with heads wider than ${MAX_HEAD_DIM} is not supported`);
+      z = this.o.dimHead > MAX_HEAD_DIM ? wideHeadAttention(q, k, v, this.heads) : attention(q, k, v, { heads: this.heads, mask }); // [B, N, heads*dimHead]
     } else {
       // The layer's own projections on the negative text: K- = to_k(c-), V- = to_v(c-).
       const kNeg = this.to_k.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
       const vNeg = this.to_v.forward(guidance.negativeContext); // [B, M-, heads*dimHead]
-      z = guidedAttention(q, k, v, kNeg, vNeg, this.heads, guidance); // [B, N, heads*dimHead]
+      z = guidedAttention(q, k, v, kNeg, vNeg, this.heads, guidance, mask); // [B, N, heads*dimHead]
     }
     let out = this.to_out[0].forward(z); // [B, N, queryDim]
     if (spatial) out = reshape(permute(out, [0, 2, 1]), [B, C, H, W]); // [B, C, H, W]
