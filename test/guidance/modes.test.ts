@@ -13,7 +13,9 @@ import { rand, runGraph } from '../util/gpu.ts';
 const B = 2, N = 9, M = 7, Mn = 5, H = 2, D = 8, C = H * D;
 const q = rand(B * N * C, 1), k = rand(B * M * C, 2), v = rand(B * M * C, 3), kn = rand(B * Mn * C, 4), vn = rand(B * Mn * C, 5);
 
-async function run(g: Omit<LayerGuidance, 'negativeContext'>): Promise<Float32Array> {
+type Settings = LayerGuidance extends infer G ? (G extends LayerGuidance ? Omit<G, 'negativeContext'> : never) : never;
+
+async function run(g: Settings): Promise<Float32Array> {
   const out = await runGraph('f32', (gr) => {
     const neg = gr.input('kn', [B, Mn, C]);
     return { z: guidedAttention(gr.input('q', [B, N, C]), gr.input('k', [B, M, C]), gr.input('v', [B, M, C]), neg, gr.input('vn', [B, Mn, C]), H, { ...g, negativeContext: neg } as LayerGuidance) };
