@@ -6,7 +6,7 @@ import { EngineError } from '../errors.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
 import { parseAlpha, parseGuidanceMode, type GuidanceOptions } from '../pipeline/guidance.ts';
-import { TextToImagePipeline, type GenerateOptions, type GenerateResult } from '../pipeline/pipeline.ts';
+import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipeline } from '../pipeline/index.ts';
 import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<void> {
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
   const base = baseOptions(opts);
-  const pipe = TextToImagePipeline.load(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
+  const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
   try {
@@ -119,7 +119,7 @@ function numbered(out: string, tag: string): string {
   return `${out.slice(0, out.length - path.extname(out).length)}-${tag}${ext}`;
 }
 
-async function runBatch(pipe: TextToImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string): Promise<void> {
+async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string): Promise<void> {
   const bar = new ProgressBar(entries.length, 'generate');
   const total = new StageTimes();
   for (let i = 0; i < entries.length; i++) {

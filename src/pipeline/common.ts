@@ -1,0 +1,104 @@
+// What the SD and PixArt pipelines share: the run options and result, negative-prompt
+// normalisation, noise, size checks and the VAE decode to a [0, 1] image.
+import { EngineError } from '../errors.ts';
+import type { HostTensor, Vae } from '../models/index.ts';
+import type { GuidanceOptions, ResolvedGuidance } from './guidance.ts';
+import type { NoiseKind, NoiseSource } from './rng.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { StageTimes } from './progress.ts';
+
+export interface GenerateOptions {
+  /** One prompt per image of the batch. */
+  prompts: string[];
+  /** One negative prompt per prompt (or one for all); undefined/null = no negative prompt. */
+  negatives?: (string | null)[] | null;
+  guidance?: GuidanceOptions;
+  steps?: number;
+  /** Custom descending timesteps (e.g. DMD2's [399]); overrides steps. */
+  timesteps?: number[];
+  seed?: number;
+  noise?: NoiseKind;
+  width?: number;
+  height?: number;
+  /** Unit-variance initial noise (B, C, h, w): diffusers' `latents=` argument. */
+  latents?: HostTensor;
+  /** Called after each denoising step (progress bars). */
+  onStep?: (step: number, total: number) => void;
+}
+
+export interface GenerateResult {
+  /** (B, 3, H, W) in [0, 1]. */
+  image: HostTensor;
+  /** Final denoised latent before VAE scaling, (B, C, h, w). */
+  latents: HostTensor;
+  guidance: ResolvedGuidance;
+  timesteps: number[];
+  scheduler: string;
+  seed: number;
+  width: number;
+  height: number;
+  times: StageTimes;
+}
+
+/** A loaded text-to-image model, whatever its family. */
+export interface ImagePipeline {
+  readonly family: string | null;
+  generate(o: GenerateOptions): Promise<GenerateResult>;
+  destroy(): void;
+}
+
+export function normaliseNegatives(o: GenerateOptions, B: number): string[] | null {
+  const n = o.negatives;
+  if (!n || n.length === 0 || n.every((v) => v === null || v === undefined)) return null;
+  if (n.length !== 1 && n.length !== B) throw new EngineError(`${n.length} negative prompts for ${B} prompts (give one, or one per prompt)`);
+  const out = (n.length === 1 ? new Array(B).fill(n[0]) : [...n]).map((v) => v ?? '');
+  // An empty negative without an explicit mode is no negative: no guidance, no extra cost.
+  if (!o.guidance?.mode && out.every((v) => v === '')) return null;
+  return out;
+}
+
+/** The unit latents given, or the generator's, times the scheduler's init_noise_sigma. */
+export function initialLatents(o: GenerateOptions, lat: number[], sched: Scheduler, gen: NoiseSource, size: string): Float32Array {
+  let x: Float32Array;
+  if (o.latents) {
+    if (o.latents.shape.join() !== lat.join()) {
+      throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected [${lat}] for ${lat[0]} prompt(s) at ${size}`);
+    }
+    x = Float32Array.from(o.latents.data);
+  } else x = gen.randn(lat.reduce((a, b) => a * b, 1));
+  return x.map((v) => Math.fround(v * sched.initNoiseSigma));
+}
+
+/** Width and height from the options, the latents given, or the model's default. */
+export function imageSize(o: GenerateOptions, vaeScale: number, defaultSize: () => number, multiple: number, why: string): { width: number; height: number } {
+  const fromLatents = (d: number) => (o.latents ? o.latents.shape[d] * vaeScale : defaultSize());
+  const width = o.width ?? fromLatents(3);
+  const height = o.height ?? fromLatents(2);
+  for (const [name, v] of [['--width', width], ['--height', height]] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new EngineError(`${name} must be a positive integer, got ${v}`);
+    if (v % multiple) throw new EngineError(`${name} ${v} is not divisible by ${multiple} (${why})`);
+  }
+  return { width, height };
+}
+
+/** VAE decode of latents / scaling_factor (+ shift), then (x/2 + 0.5) clamped to [0, 1]. */
+export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): Promise<HostTensor> {
+  const c = vae.config;
+  const z = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) z[i] = Math.fround(x[i] / c.scaling_factor) + (c.shift_factor ?? 0);
+  const out = (await vae.decode({ z: { shape: lat, data: z } })).sample;
+  const d = out.data as Float32Array;
+  const img = new Float32Array(d.length);
+  let bad = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = Math.fround(Math.fround(d[i] / 2) + 0.5);
+    if (!Number.isFinite(v)) bad++;
+    img[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  if (bad) throw new EngineError(`VAE decode produced ${bad} non-finite values; try --dtype f32`);
+  return { shape: out.shape, data: img };
+}
+
+export function vaeScaleOf(vae: Vae): number {
+  return 2 ** (vae.config.block_out_channels.length - 1);
+}
