@@ -1,0 +1,84 @@
+// matmul / linear throughput (M x K x N), f32 and f16, against tfjs-backend-webgpu's
+// matMul on the same adapter in the same process (f32 only: tfjs has no f16 storage).
+//   npm run bench -- matmul [--quick] [--json]
+// The engine's default variant for the adapter is timed first; the full run also times
+// the other variant. Ratio = tfjs ms / engine ms (>1: the engine is faster).
+import { create } from 'webgpu';
+import { matmul, linear, MATMUL_VARIANTS, type MatmulVariant } from '../src/ops/matmul.ts';
+import { randomData, type BenchResult, type Harness } from './harness.ts';
+
+const SHAPES: [number, number, number][] = [[512, 512, 512], [1024, 320, 320], [4096, 320, 320], [1024, 640, 1280]];
+
+export async function bench(h: Harness): Promise<void> {
+  const tf = await loadTfjs(h);
+  const preferred: MatmulVariant = h.device.isSoftware ? 'reg' : 'shared';
+  const variants = h.quick ? [preferred] : [preferred, ...MATMUL_VARIANTS.filter((v) => v !== preferred)];
+  const shapes = h.quick ? SHAPES.slice(0, 2) : SHAPES;
+  for (const [M, K, N] of shapes) {
+    const shape = `${M}x${K}x${N}`;
+    const flops = 2 * M * K * N;
+    for (const dtype of ['f32', 'f16'] as const) {
+      if (dtype === 'f16' && !h.device.hasF16()) continue;
+      for (const variant of variants) {
+        const mm = await h.benchKernel({
+          name: 'matmul', shape, dtype, flops, variant,
+          build: (g) => ({ y: matmul(g.input('a', [M, K]), g.input('b', [K, N]), { variant }) }),
+        });
+        // tfjs is timed right after each engine case, so both see the same machine load.
+        const other = tf && mm ? await tf.matmul(M, K, N, shape, flops) : null;
+        h.ratio(`matmul ${variant} ${dtype} vs tfjs f32`, mm, other);
+        if (h.quick) continue;
+        const lin = await h.benchKernel({
+          name: 'linear', shape, dtype, flops, variant,
+          build: (g) => ({ y: linear(g.input('x', [M, K]), g.input('w', [N, K]), g.input('bias', [N]), { variant }) }),
+        });
+        h.ratio(`linear ${variant} ${dtype} vs tfjs f32 matMul`, lin, other);
+      }
+    }
+  }
+  tf?.dispose();
+}
+
+/**
+ * tfjs-backend-webgpu looks for navigator.gpu, so this bench gives it one from Dawn.
+ * (bench/ is the one place besides src/gpu that imports `webgpu`, only for tfjs.)
+ */
+async function loadTfjs(h: Harness) {
+  let tf: typeof import('@tensorflow/tfjs-core');
+  try {
+    (globalThis as any).navigator ??= {};
+    (globalThis as any).navigator.gpu ??= create([]);
+    tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) failed');
+    await tf.ready();
+  } catch (e) {
+    h.note(`(tfjs-backend-webgpu unavailable: ${(e as Error).message}; no comparison)`);
+    return null;
+  }
+  return {
+    async matmul(M: number, K: number, N: number, shape: string, flops: number): Promise<BenchResult | null> {
+      const a = tf.tensor2d(randomData(M * K, 1), [M, K]);
+      const b = tf.tensor2d(randomData(K * N, 2), [K, N]);
+      const once = async () => {
+        const c = tf.matMul(a, b);
+        await c.data();
+        c.dispose();
+      };
+      await once(); // compiles its pipeline
+      try {
+        return await h.timed({
+          name: 'matmul', shape, dtype: 'f32', flops, impl: 'tfjs', run: once,
+          gpuMs: async () => {
+            const t = await tf.time(() => { tf.matMul(a, b).dispose(); });
+            return typeof t.kernelMs === 'number' ? t.kernelMs : null;
+          },
+        });
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    },
+    dispose() { tf.disposeVariables(); },
+  };
+}

@@ -1,0 +1,240 @@
+// matmul: C[z] = A[z] · B[z] (+ bias[n]) for each batch z, or A[z] · B[z]^T with TRANS_B
+// (B stored [N, K], the PyTorch Linear weight layout). Storage T, accumulation f32.
+// Layout: row-major A [M, K], B [K, N] (or [N, K]), C [M, N]; batch dims (<= 4 after
+// merging, broadcast ones with stride 0) give each z its A and B element offsets; C is
+// contiguous, z * M * N. Grid: x over N tiles, y over M tiles, z over batches.
+//
+// Variants:
+//   REG (default)  barrier-free register tiling: each invocation computes a 4x4 tile of C
+//                  from vec4 loads. Built for CPU adapters (lavapipe), where workgroup
+//                  barriers cost more than they save.
+//   SHARED         64x64 tile per 16x16 workgroup staged through workgroup memory (BK-deep
+//                  K slices, f32), each invocation a 4x4 sub-tile. For real GPUs.
+// Vector loads need alignment, so the host sets VA (A rows vec4-aligned: K % 4 == 0),
+// VB (B rows aligned: TRANS_B ? K % 4 == 0 : N % 4 == 0) and VC (N % 4 == 0, vec4
+// stores); without them the REG variant reads scalars, clamped into bounds and masked.
+// SHARED reads scalars (VA/VB unset) and stores vec4 when VC.
+
+struct Params {
+  M: u32, K: u32, N: u32, nb: u32,
+  bdims: vec4<u32>,
+  sa: vec4<u32>,
+  sb: vec4<u32>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if VA
+@group(0) @binding(1) var<storage, read> a: array<V4>;
+#else
+@group(0) @binding(1) var<storage, read> a: array<T>;
+#endif
+#if VB
+@group(0) @binding(2) var<storage, read> b: array<V4>;
+#else
+@group(0) @binding(2) var<storage, read> b: array<T>;
+#endif
+#if BIAS
+@group(0) @binding(3) var<storage, read> bias: array<T>;
+#endif
+#if VC
+@group(0) @binding(OUT_BINDING) var<storage, read_write> c: array<V4>;
+#else
+@group(0) @binding(OUT_BINDING) var<storage, read_write> c: array<T>;
+#endif
+
+override WX: u32 = 8;
+override WY: u32 = 8;
+
+// Element offsets of A and B for batch z (row-major over the merged batch dims).
+fn batchOffsets(z: u32) -> vec2<u32> {
+  var rem = z;
+  var oa = 0u;
+  var ob = 0u;
+  for (var i = i32(p.nb) - 1; i >= 0; i--) {
+    let d = p.bdims[i];
+    let q = rem % d;
+    rem = rem / d;
+    oa += q * p.sa[i];
+    ob += q * p.sb[i];
+  }
+  return vec2<u32>(oa, ob);
+}
+
+fn biasAt(n: u32) -> f32 {
+#if BIAS
+  return f32(bias[min(n, p.N - 1u)]);
+#else
+  return 0.0;
+#endif
+}
+
+// Stores C[m, n0..n0+3] (+ bias) for the columns inside N; rows past M are dropped.
+fn store(oc: u32, m: u32, n0: u32, acc: vec4<f32>) {
+  if (m >= p.M) { return; }
+  let v = acc + vec4<f32>(biasAt(n0), biasAt(n0 + 1u), biasAt(n0 + 2u), biasAt(n0 + 3u));
+#if VC
+  c[(oc + m * p.N + n0) / 4u] = V4(v);
+#else
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < p.N) { c[oc + m * p.N + n0 + j] = T(v[j]); }
+  }
+#endif
+}
+
+#if !SHARED
+// A[row, k..k+3] where `base` = A offset of the row; zeros past K.
+fn ldA(base: u32, k: u32) -> vec4<f32> {
+#if VA
+  return vec4<f32>(a[(base + k) / 4u]);
+#else
+  let e = p.K - 1u;
+  let v = vec4<f32>(f32(a[base + min(k, e)]), f32(a[base + min(k + 1u, e)]), f32(a[base + min(k + 2u, e)]), f32(a[base + min(k + 3u, e)]));
+  return select(vec4<f32>(0.0), v, vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(p.K));
+#endif
+}
+
+#if TRANS_B
+// B[n, k..k+3] (B stored [N, K]) where `base` = B offset of row n; zeros past K.
+fn ldB(base: u32, k: u32) -> vec4<f32> {
+#if VB
+  return vec4<f32>(b[(base + k) / 4u]);
+#else
+  let e = p.K - 1u;
+  let v = vec4<f32>(f32(b[base + min(k, e)]), f32(b[base + min(k + 1u, e)]), f32(b[base + min(k + 2u, e)]), f32(b[base + min(k + 3u, e)]));
+  return select(vec4<f32>(0.0), v, vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(p.K));
+#endif
+}
+#else
+// B[k, n0..n0+3] (B stored [K, N]) where `ob` = B batch offset; zeros outside [K, N].
+fn ldB(ob: u32, k: u32, n0: u32) -> vec4<f32> {
+#if VB
+  return vec4<f32>(b[(ob + min(k, p.K - 1u) * p.N + n0) / 4u]) * f32(k < p.K);
+#else
+  let row = ob + min(k, p.K - 1u) * p.N;
+  let e = p.N - 1u;
+  let v = vec4<f32>(f32(b[row + min(n0, e)]), f32(b[row + min(n0 + 1u, e)]), f32(b[row + min(n0 + 2u, e)]), f32(b[row + min(n0 + 3u, e)]));
+  let n = vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u);
+  return select(vec4<f32>(0.0), v, (n < vec4<u32>(p.N)) & vec4<bool>(k < p.K));
+#endif
+}
+#endif
+
+@compute @workgroup_size(WX, WY)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  let off = batchOffsets(gid.z);
+  // Rows past M are clamped so every load stays in bounds; store() drops them.
+  let em = p.M - 1u;
+  let ra0 = off.x + min(m0, em) * p.K;
+  let ra1 = off.x + min(m0 + 1u, em) * p.K;
+  let ra2 = off.x + min(m0 + 2u, em) * p.K;
+  let ra3 = off.x + min(m0 + 3u, em) * p.K;
+#if TRANS_B
+  let en = p.N - 1u;
+  let rb0 = off.y + min(n0, en) * p.K;
+  let rb1 = off.y + min(n0 + 1u, en) * p.K;
+  let rb2 = off.y + min(n0 + 2u, en) * p.K;
+  let rb3 = off.y + min(n0 + 3u, en) * p.K;
+#endif
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k += 4u) {
+    let a0 = ldA(ra0, k);
+    let a1 = ldA(ra1, k);
+    let a2 = ldA(ra2, k);
+    let a3 = ldA(ra3, k);
+#if TRANS_B
+    let w0 = ldB(rb0, k);
+    let w1 = ldB(rb1, k);
+    let w2 = ldB(rb2, k);
+    let w3 = ldB(rb3, k);
+    c0 += vec4<f32>(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+    c1 += vec4<f32>(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+    c2 += vec4<f32>(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+    c3 += vec4<f32>(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
+#else
+    let b0 = ldB(off.y, k, n0);
+    let b1 = ldB(off.y, k + 1u, n0);
+    let b2 = ldB(off.y, k + 2u, n0);
+    let b3 = ldB(off.y, k + 3u, n0);
+    c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+    c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+    c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
+#endif
+  }
+  let oc = gid.z * p.M * p.N;
+  store(oc, m0, n0, c0);
+  store(oc, m0 + 1u, n0, c1);
+  store(oc, m0 + 2u, n0, c2);
+  store(oc, m0 + 3u, n0, c3);
+}
+#endif
+
+#if SHARED
+const TILE = 64u;
+const BK = 16u;
+// Tiles stored k-major as vec4 along m (or n): As[k * 16 + m / 4][m % 4].
+var<workgroup> As: array<vec4<f32>, 256>;
+var<workgroup> Bs: array<vec4<f32>, 256>;
+
+fn rdA(oa: u32, m: u32, k: u32) -> f32 {
+  if (m >= p.M || k >= p.K) { return 0.0; }
+  return f32(a[oa + m * p.K + k]);
+}
+
+fn rdB(ob: u32, k: u32, n: u32) -> f32 {
+  if (n >= p.N || k >= p.K) { return 0.0; }
+#if TRANS_B
+  let i = ob + n * p.K + k;
+#else
+  let i = ob + k * p.N + n;
+#endif
+  return f32(b[i]);
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let off = batchOffsets(wid.z);
+  let mt = wid.y * TILE;
+  let nt = wid.x * TILE;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    // 256 invocations stage 64 x 16 values of each operand, 4 each, reading along
+    // the contiguous dimension of each operand.
+    for (var r = 0u; r < 4u; r++) {
+      let e = li + r * 256u;
+      let am = e / BK;
+      let ak = e % BK;
+      As[ak * 16u + am / 4u][am % 4u] = rdA(off.x, mt + am, k0 + ak);
+#if TRANS_B
+      let bn = e / BK;
+      let bk = e % BK;
+#else
+      let bk = e / TILE;
+      let bn = e % TILE;
+#endif
+      Bs[bk * 16u + bn / 4u][bn % 4u] = rdB(off.y, k0 + bk, nt + bn);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let av = As[kk * 16u + lid.y];
+      let bv = Bs[kk * 16u + lid.x];
+      acc[0] += av.x * bv;
+      acc[1] += av.y * bv;
+      acc[2] += av.z * bv;
+      acc[3] += av.w * bv;
+    }
+    workgroupBarrier();
+  }
+  let oc = wid.z * p.M * p.N;
+  let n0 = nt + lid.x * 4u;
+  if (n0 >= p.N) { return; }
+  for (var i = 0u; i < 4u; i++) { store(oc, mt + lid.y * 4u + i, n0, acc[i]); }
+}
+#endif

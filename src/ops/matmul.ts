@@ -1,0 +1,111 @@
+// matmul (batched, broadcast batch dims, optional transposed B) and linear (PyTorch
+// Linear: x · w^T + bias) on kernels/matmul.wgsl.
+//
+// Variants (chosen per adapter in encode, forced with the `variant` option or the env
+// ENGINE_FORCE_VARIANT=matmul=reg|shared, see pickVariant):
+//   reg     barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
+//   shared  64x64 workgroup tiles through workgroup memory: real GPUs.
+import { EngineError } from '../errors.ts';
+import { badShapes, type Node } from '../graph/graph.ts';
+import { MAX_GRID } from '../gpu/device.ts';
+import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
+import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
+
+export const MATMUL_VARIANTS = ['reg', 'shared'] as const;
+export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+
+export interface MatmulOptions {
+  /** b is stored [..., N, K] (computes a · b^T). */
+  transB?: boolean;
+  variant?: MatmulVariant;
+}
+
+/** a [..., M, K] · b [..., K, N] -> [..., M, N]; batch dims broadcast (numpy rules). */
+export function matmul(a: Node, b: Node, opts: MatmulOptions = {}): Node {
+  return build('matmul', a, b, null, opts);
+}
+
+/** x [..., K] · w[N, K]^T + bias[N] -> [..., N] (torch.nn.Linear). */
+export function linear(x: Node, w: Node, bias: Node | null, opts: { variant?: MatmulVariant } = {}): Node {
+  const why = (s: string) => badShapes('linear', s, ...[x, w, bias].filter((t): t is Node => !!t));
+  if (x.rank < 1) why('input must have at least 1 dim');
+  if (w.rank !== 2) why('weight must be [out_features, in_features]');
+  const K = x.dim(-1), N = w.dim(0);
+  if (w.dim(1) !== K) why(`input's last dim ${K} != weight's in_features ${w.dim(1)}`);
+  if (bias && (bias.rank !== 1 || bias.dim(0) !== N)) why(`bias must be [${N}]`);
+  const g = x.graph;
+  const x2 = x.rank === 2 ? x : g.view(x, [x.numel / Math.max(K, 1), K]);
+  const y = build('linear', x2, w, bias, { transB: true, variant: opts.variant });
+  return x.rank === 2 ? y : g.view(y, [...x.shape.slice(0, -1), N]);
+}
+
+function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOptions): Node {
+  const xs = [a, b, ...(bias ? [bias] : [])];
+  if (a.rank < 2 || b.rank < 2) badShapes(op, 'operands need rank >= 2', ...xs);
+  if (xs.some((t) => t.dtype !== a.dtype) || (a.dtype !== 'f32' && a.dtype !== 'f16')) badShapes(op, 'operands must share one float dtype', ...xs);
+  const transB = !!opts.transB;
+  const M = a.dim(-2), K = a.dim(-1);
+  const Kb = transB ? b.dim(-1) : b.dim(-2), N = transB ? b.dim(-2) : b.dim(-1);
+  if (K !== Kb) badShapes(op, `inner dimensions differ (${K} vs ${Kb}${transB ? ', b transposed' : ''})`, ...xs);
+  if (M === 0 || N === 0 || K === 0) badShapes(op, 'empty matrices are not supported', ...xs);
+  const batch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (!batch) badShapes(op, 'batch dimensions do not broadcast', ...xs);
+  if (opts.variant && !MATMUL_VARIANTS.includes(opts.variant)) badShapes(op, `unknown variant '${opts.variant}' (have ${MATMUL_VARIANTS.join(', ')})`, ...xs);
+  return a.graph.add('matmul', xs, [...batch, M, N], a.dtype, { transB, variant: opts.variant });
+}
+
+/**
+ * The variant encode() uses: the op's `variant` attr, else ENGINE_FORCE_VARIANT (a comma
+ * list of `op=variant` or bare variant names, each applied where the op has it), else
+ * the default for the adapter kind.
+ */
+export function pickVariant<V extends string>(op: string, known: readonly V[], forced: V | undefined, softwareDefault: V, gpuDefault: V, ctx: EncodeContext): V {
+  if (forced) return forced;
+  for (const item of (process.env.ENGINE_FORCE_VARIANT ?? '').split(',')) {
+    const [o, v] = item.includes('=') ? item.split('=').map((x) => x.trim()) : [op, item.trim()];
+    if (o === op && known.includes(v as V)) return v as V;
+  }
+  return ctx.isSoftware ? softwareDefault : gpuDefault;
+}
+
+// Workgroup shape of the reg variant (invocations along N x along M); 8x8 measured best
+// of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.
+const WX = 8, WY = 8;
+
+defineOp({
+  name: 'matmul',
+  encode(n, ctx): KernelCall[] {
+    const [a, b, bias] = n.inputs;
+    const transB = !!n.attrs.transB;
+    const M = a.dim(-2), K = a.dim(-1), N = n.dim(-1);
+    const batch = n.shape.slice(0, -2);
+    const sa = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
+    const sb = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * K * N);
+    let { dims, strides: [ma, mb] } = mergeDims(batch, sa, sb);
+    let rows = M;
+    // A batch over a shared B is one taller matmul (fewer, fuller tiles).
+    if (dims.length === 1 && mb[0] === 0 && ma[0] === M * K) [rows, dims, ma, mb] = [M * dims[0], [1], [0], [0]];
+    if (dims.length > 4) throw new EngineError(`${n.label}: ${dims.length} batch dims after merging (max 4)`);
+    const nbatch = dims.reduce((x, y) => x * y, 1);
+    const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
+    const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
+    const variant = pickVariant<MatmulVariant>('matmul', MATMUL_VARIANTS, n.attrs.variant, 'reg', 'shared', ctx);
+    const shared = variant === 'shared';
+    const defines = {
+      TRANS_B: transB, BIAS: !!bias, OUT_BINDING: bias ? 4 : 3, SHARED: shared,
+      VA: !shared && K % 4 === 0, VB: !shared && (transB ? K : N) % 4 === 0, VC: N % 4 === 0,
+    };
+    const grid: [number, number, number] = shared
+      ? [Math.ceil(N / 64), Math.ceil(rows / 64), nbatch]
+      : [Math.ceil(N / 4 / WX), Math.ceil(rows / 4 / WY), nbatch];
+    if (grid.some((d) => d > MAX_GRID)) throw new EngineError(`${n.label}: matmul ${n} needs grid ${grid.join('x')}, over 65535 in one dimension`);
+    return [{
+      kernel: { name: 'matmul', defines, constants: shared ? {} : { WX, WY } },
+      buffers: [a, b, ...(bias ? [bias] : []), n], params, grid,
+    }];
+  },
+  async ref(n, [a, b, bias]) {
+    const { matmul: ref } = await import('../ref/matmul.ts');
+    return ref(a, n.inputs[0].shape, b, n.inputs[1].shape, !!n.attrs.transB, bias ?? null);
+  },
+});
