@@ -4,7 +4,8 @@
 import { EngineError } from '../errors.ts';
 import type { LayerSchedule } from '../guidance/types.ts';
 import { toFloat32 } from '../io/dtype.ts';
-import { SafetensorsReader, SafetensorsWriter, type StDType } from '../io/safetensors.ts';
+import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
+import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
 import { loadComponent, PIXART_DEFAULT_ALPHA, type AnyModel } from '../models/index.ts';
@@ -69,7 +70,7 @@ export async function run(argv: string[]): Promise<void> {
   else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
   else if (m.kind === 'pixart') out = await m.model.forward(inputs as any, { guidance, debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
-  writeOutputs(opts.out as string, out);
+  writeHostTensors(opts.out as string, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
   const list = Object.entries(out).filter(([k]) => !k.startsWith('debug.')).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ');
   console.log(`${m.model.className} ${method} (${dtype}${guidance ? `, nasa alpha ${JSON.stringify(guidance.alpha)}` : ''}): wrote ${list} to ${opts.out} in ${secs} s`);
@@ -135,20 +136,3 @@ function readInputs(file: string, specs: InputSpec[]): Record<string, HostTensor
   return out;
 }
 
-function writeOutputs(file: string, out: Record<string, HostTensor>): void {
-  const decls = Object.entries(out).map(([name, t]) => ({ name, shape: t.shape, dtype: (t.data instanceof Int32Array ? 'I64' : 'F32') as StDType }));
-  const w = new SafetensorsWriter(file, decls, { format: 'pt' });
-  try {
-    for (const d of w.order) {
-      const t = out[d.name];
-      const bytes = t.data instanceof Int32Array
-        ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer)
-        : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      w.writeTensor(d.name, [bytes]);
-    }
-    w.close();
-  } catch (e) {
-    w.abort();
-    throw e;
-  }
-}

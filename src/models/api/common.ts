@@ -11,10 +11,8 @@ import '../../ops/index.ts';
 import { recordTaps } from '../nn.ts';
 
 /** A tensor in JS memory, row-major. Floats as Float32Array, ids as Int32Array. */
-export interface HostTensor {
-  shape: number[];
-  data: Float32Array | Int32Array;
-}
+export type { HostTensor } from '../../io/host.ts';
+import type { HostTensor } from '../../io/host.ts';
 
 export interface LoadOptions {
   /** Compute dtype: weights are converted on upload; stats/softmax stay f32 in kernels. */
