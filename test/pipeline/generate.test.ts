@@ -51,6 +51,17 @@ test('a negative prompt alone switches NASA on with the family default alpha', a
   assert.equal(e.guidance, { mode: 'none' }, 'an empty negative without --guidance is no negative');
 });
 
+test('a single-file checkpoint (configs from --config) generates exactly what its diffusers folder does', async () => {
+  const single = TextToImagePipeline.load(path.resolve(c.dir, '../sd21-turbo-tiny.single.safetensors'), { config: folder });
+  try {
+    const o = { prompts: prompts.slice(0, 2), negatives: negatives.slice(0, 2), seed: 3 };
+    const a = await single.generate(o), b = await pipe.generate(o);
+    assert.equal([...a.image.data], [...b.image.data]);
+  } finally {
+    single.destroy();
+  }
+});
+
 test('bad options fail with a clear message', async () => {
   const bad: [Partial<GenerateOptions>, RegExp][] = [
     [{ guidance: { mode: 'nasa', alpha: -0.1 }, negatives: ['x'] }, /alpha must be a finite number >= 0/],
