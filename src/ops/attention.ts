@@ -7,7 +7,7 @@
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
 import { MAX_GRID } from '../gpu/device.ts';
-import { pickVariant } from './matmul.ts';
+import { pickVariant } from './variant.ts';
 import { defineOp, f32, u32, type EncodeContext, type KernelCall } from './registry.ts';
 
 export const ATTENTION_VARIANTS = ['reg', 'tiled'] as const;

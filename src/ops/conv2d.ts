@@ -1,11 +1,12 @@
 // conv2d(x [B, Cin, H, W], w [Cout, Cin, kh, kw], b [Cout] | null, { stride, padding }) in
 // PyTorch's NCHW / OIHW layout. Two variants of kernels/conv2d.wgsl, picked per adapter
-// (ctx.isSoftware) unless forced (attrs.variant / ENGINE_FORCE_VARIANT, see forcedVariant):
+// (ctx.isSoftware) unless forced (attrs.variant / ENGINE_FORCE_VARIANT, see src/ops/variant.ts):
 //   direct  barrier-free register tiles; >10x faster than gemm on lavapipe (measured).
 //   gemm    workgroup-shared implicit GEMM (64x64 tiles) for real GPUs.
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
 import { MAX_GRID } from '../gpu/device.ts';
+import { pickVariant } from './variant.ts';
 import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
 
 export type Pair = number | [number, number];
@@ -45,14 +46,6 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
  * Variant override for tests and benchmarks: attrs.variant, else ENGINE_FORCE_VARIANT, a
  * comma list of `op=variant` (or bare variant names, applied where the op has one).
  */
-export function forcedVariant<V extends string>(op: string, attr: V | undefined, allowed: readonly V[]): V | undefined {
-  if (attr) return attr;
-  for (const item of (process.env.ENGINE_FORCE_VARIANT ?? '').split(',')) {
-    const [a, v] = item.includes('=') ? item.split('=') : [op, item];
-    if (a.trim() === op && allowed.includes(v.trim() as V)) return v.trim() as V;
-  }
-  return undefined;
-}
 
 const GEMM_TILE = 64;
 
@@ -95,7 +88,7 @@ function encode(n: Node, variant: Conv2dVariant): KernelCall {
 defineOp({
   name: 'conv2d',
   encode(n, ctx: EncodeContext) {
-    const v = forcedVariant('conv2d', n.attrs.variant as Conv2dVariant | undefined, conv2dVariants) ?? (ctx.isSoftware ? 'direct' : 'gemm');
+    const v = pickVariant<Conv2dVariant>('conv2d', conv2dVariants, n.attrs.variant, 'direct', 'gemm', ctx);
     return [encode(n, v)];
   },
   async ref(n, [x, w, b]) {

@@ -2,13 +2,14 @@
 // Linear: x · w^T + bias) on kernels/matmul.wgsl.
 //
 // Variants (chosen per adapter in encode, forced with the `variant` option or the env
-// ENGINE_FORCE_VARIANT=matmul=reg|shared, see pickVariant):
+// ENGINE_FORCE_VARIANT=matmul=reg|shared, see src/ops/variant.ts):
 //   reg     barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
 //   shared  64x64 workgroup tiles through workgroup memory: real GPUs.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
 import { MAX_GRID } from '../gpu/device.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
+import { pickVariant } from './variant.ts';
 import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
 
 export const MATMUL_VARIANTS = ['reg', 'shared'] as const;
@@ -59,14 +60,6 @@ function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOpti
  * list of `op=variant` or bare variant names, each applied where the op has it), else
  * the default for the adapter kind.
  */
-export function pickVariant<V extends string>(op: string, known: readonly V[], forced: V | undefined, softwareDefault: V, gpuDefault: V, ctx: EncodeContext): V {
-  if (forced) return forced;
-  for (const item of (process.env.ENGINE_FORCE_VARIANT ?? '').split(',')) {
-    const [o, v] = item.includes('=') ? item.split('=').map((x) => x.trim()) : [op, item.trim()];
-    if (o === op && known.includes(v as V)) return v as V;
-  }
-  return ctx.isSoftware ? softwareDefault : gpuDefault;
-}
 
 // Workgroup shape of the reg variant (invocations along N x along M); 8x8 measured best
 // of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.

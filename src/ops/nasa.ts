@@ -7,7 +7,7 @@
 // or ENGINE_FORCE_VARIANT=nasa=reg|tiled).
 import { badShapes, type Node } from '../graph/graph.ts';
 import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, type AttentionVariant } from './attention.ts';
-import { pickVariant } from './matmul.ts';
+import { pickVariant } from './variant.ts';
 import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 export interface NasaOptions {

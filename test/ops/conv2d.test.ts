@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, conv2dVariants, forcedVariant, type Conv2dVariant, type Pair, type Padding } from '../../src/ops/conv2d.ts';
+import { conv2d, conv2dVariants, type Conv2dVariant, type Pair, type Padding } from '../../src/ops/conv2d.ts';
+import { pickVariant } from '../../src/ops/variant.ts';
 import { conv2d as ref } from '../../src/ref/conv2d.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -71,15 +72,17 @@ test('conv2d rejects bad shapes at build time', () => {
 });
 
 test('ENGINE_FORCE_VARIANT picks a conv2d variant', () => {
+  const gpu = { isSoftware: false, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 32768 };
+  const pick = (attr?: Conv2dVariant) => pickVariant<Conv2dVariant>('conv2d', conv2dVariants, attr, 'direct', 'gemm', { ...gpu, isSoftware: true });
   const old = process.env.ENGINE_FORCE_VARIANT;
   try {
     process.env.ENGINE_FORCE_VARIANT = 'matmul=tiled,conv2d=gemm';
-    assert.is(forcedVariant<Conv2dVariant>('conv2d', undefined, conv2dVariants), 'gemm');
+    assert.is(pick(), 'gemm');
     process.env.ENGINE_FORCE_VARIANT = 'direct';
-    assert.is(forcedVariant<Conv2dVariant>('conv2d', undefined, conv2dVariants), 'direct');
-    assert.is(forcedVariant<Conv2dVariant>('conv2d', 'gemm', conv2dVariants), 'gemm');
+    assert.is(pickVariant<Conv2dVariant>('conv2d', conv2dVariants, undefined, 'direct', 'gemm', gpu), 'direct');
+    assert.is(pick('gemm'), 'gemm');
     process.env.ENGINE_FORCE_VARIANT = 'other';
-    assert.is(forcedVariant<Conv2dVariant>('conv2d', undefined, conv2dVariants), undefined);
+    assert.is(pick(), 'direct', 'unknown names fall back to the adapter default');
   } finally {
     if (old === undefined) delete process.env.ENGINE_FORCE_VARIANT;
     else process.env.ENGINE_FORCE_VARIANT = old;
