@@ -18,19 +18,7 @@ alias F = f32;
 
 override WG: u32 = 256;
 
-// Same erfc fit as unary.wgsl (relative error < 1.2e-7, Numerical Recipes' erfcc), z >= 0.
-fn erfc_pos(z: F) -> F {
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let r = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-          t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-          t * (-0.82215223 + t * 0.17087277))))))));
-  return t * exp(r);
-}
-
-fn gelu(v: F) -> F {
-  let q = erfc_pos(abs(v) * 0.7071067811865476);
-  return 0.5 * v * select(2.0 - q, q, v < F(0.0));
-}
+#include "lib/erf"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -40,8 +28,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = i / p.f;
   let src = i + r * p.f; // r * 2F + j
 #if VEC4
-  out[i] = V4(vec4<f32>(x[src]) * gelu(vec4<f32>(x[src + p.f])));
+  out[i] = V4(vec4<f32>(x[src]) * gelu_erf(vec4<f32>(x[src + p.f])));
 #else
-  out[i] = T(f32(x[src]) * gelu(f32(x[src + p.f])));
+  out[i] = T(f32(x[src]) * gelu_erf(f32(x[src + p.f])));
 #endif
 }

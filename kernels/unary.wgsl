@@ -22,15 +22,7 @@ alias F = f32;
 
 override WG: u32 = 256;
 
-// erfc(z) for z >= 0 with relative error < 1.2e-7 (Chebyshev fit, Numerical Recipes' erfcc).
-// Relative accuracy in the tail keeps gelu(x) accurate for large negative x.
-fn erfc_pos(z: F) -> F {
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let r = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-          t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-          t * (-0.82215223 + t * 0.17087277))))))));
-  return t * exp(r);
-}
+#include "lib/erf"
 
 fn f(v: F) -> F {
 #if SCALE
@@ -48,9 +40,7 @@ fn f(v: F) -> F {
   return v / (1.0 + exp(-2.0 * u));
 #endif
 #if GELU
-  // 1 + erf(x/sqrt2) = 2 - erfc(|z|) for x >= 0, erfc(|z|) for x < 0.
-  let q = erfc_pos(abs(v) * 0.7071067811865476);
-  return 0.5 * v * select(2.0 - q, q, v < F(0.0));
+  return gelu_erf(v);
 #endif
 }
 

@@ -3,7 +3,9 @@
 // dtype, defines, overrides); sizes never do — they travel in a uniform.
 //
 // The preprocessor understands `#if NAME`, `#if !NAME`, `#else`, `#endif` (nestable)
-// on their own lines. A header is prepended: `enable f16;` when needed,
+// and `#include "lib/x"` (kernels/lib/x.wgsl) on their own lines. Included code is
+// appended at the end (WGSL declarations are order-independent), so compiler line
+// numbers inside the including file stay right. A header is prepended: `enable f16;` when needed,
 // `alias T = f32|f16;` (the storage type), `alias V4 = vec4<T>;`, and one
 // `const NAME = value;` per numeric define.
 import { readFileSync } from 'node:fs';
@@ -33,10 +35,30 @@ export function defineKernelSource(name: string, code: string): void {
 export function kernelSource(name: string): string {
   let s = sources.get(name);
   if (s === undefined) {
-    s = readFileSync(join(kernelDir, `${name}.wgsl`), 'utf8');
+    s = expandIncludes(readFileSync(join(kernelDir, `${name}.wgsl`), 'utf8'), name, new Set([name]));
     sources.set(name, s);
   }
   return s;
+}
+
+function expandIncludes(src: string, file: string, seen: Set<string>): string {
+  const appended: string[] = [];
+  const body = src.split('\n').map((line) => {
+    const m = /^\s*#include\s+"([\w/]+)"\s*$/.exec(line);
+    if (!m) return line;
+    if (!seen.has(m[1])) {
+      seen.add(m[1]);
+      let inc: string;
+      try {
+        inc = readFileSync(join(kernelDir, `${m[1]}.wgsl`), 'utf8');
+      } catch {
+        throw new Error(`${file}.wgsl: #include "${m[1]}": no kernels/${m[1]}.wgsl`);
+      }
+      appended.push(`// ---- included from kernels/${m[1]}.wgsl ----`, expandIncludes(inc, m[1], seen));
+    }
+    return '';
+  });
+  return [...body, ...appended].join('\n');
 }
 
 export function kernelKey(spec: KernelSpec): string {
