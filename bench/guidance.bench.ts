@@ -68,41 +68,44 @@ function rand(n: number, seed: number, amp = 1): Float32Array {
 
 const rows: { mode: string; gflops: number; flopsOverhead: number; ms: number | null; timeOverhead: number | null; peakMiB: number }[] = [];
 const dev = opts['flops-only'] ? null : await getDevice();
-let base: { flops: number; ms: number | null } | null = null;
+// Compile every mode first, then time them in interleaved rounds (min per mode), so no mode
+// pays the first-run costs (page faults on fresh buffers) and slow moments hit all alike.
+const cases = [];
 for (const mode of modes) {
   const g = build(mode);
-  const flops = planFlops(plan(g)).total;
-  let ms: number | null = null, peak = plan(g).peakBytes;
-  if (dev) {
-    const ex = await Executable.compile(dev, g);
-    peak = ex.memory.peakBytes;
-    const B = mode === 'cfg' ? 2 : 1;
-    const inputs: Record<string, Float32Array> = {
-      sample: rand(B * config.in_channels * latent * latent, 1), timestep: new Float32Array(B).fill(999),
-      encoder_hidden_states: rand(B * S * C, 2),
-    };
-    if (g.inputs.has('negative')) inputs.negative = rand(S * C, 3);
-    await ex.run(inputs); // warm-up
-    const times: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      // Per-dispatch timestamps are unreliable on CPU-emulated adapters (lavapipe): there the
-      // wall clock of a whole run is the honest number.
-      const prof = dev.isSoftware ? null : await ex.profile(inputs);
-      if (prof) times.push(prof.reduce((a, p) => a + p.ms, 0));
-      else {
-        const t0 = performance.now();
-        await ex.run(inputs);
-        times.push(performance.now() - t0);
-      }
+  const p = plan(g);
+  const B = mode === 'cfg' ? 2 : 1;
+  const inputs: Record<string, Float32Array> = {
+    sample: rand(B * config.in_channels * latent * latent, 1), timestep: new Float32Array(B).fill(999),
+    encoder_hidden_states: rand(B * S * C, 2),
+  };
+  if (g.inputs.has('negative')) inputs.negative = rand(S * C, 3);
+  const ex = dev ? await Executable.compile(dev, g) : null;
+  if (ex) await ex.run(inputs); // warm-up
+  cases.push({ mode, flops: planFlops(p).total, peak: ex ? ex.memory.peakBytes : p.peakBytes, ex, inputs, times: [] as number[] });
+}
+for (let r = 0; dev && r < runs; r++) {
+  for (const c of cases) {
+    // Per-dispatch timestamps are unreliable on CPU-emulated adapters (lavapipe): there the
+    // wall clock of a whole run is the honest number.
+    const prof = dev.isSoftware ? null : await c.ex!.profile(c.inputs);
+    if (prof) c.times.push(prof.reduce((a, q) => a + q.ms, 0));
+    else {
+      const t0 = performance.now();
+      await c.ex!.run(c.inputs);
+      c.times.push(performance.now() - t0);
     }
-    ms = Math.min(...times);
-    ex.destroy();
   }
-  base ??= { flops, ms };
+}
+const base = cases[0];
+const baseMs = base.times.length ? Math.min(...base.times) : null;
+for (const c of cases) {
+  const ms = c.times.length ? Math.min(...c.times) : null;
   rows.push({
-    mode, gflops: flops / 1e9, flopsOverhead: 100 * (flops / base.flops - 1), ms,
-    timeOverhead: ms !== null && base.ms ? 100 * (ms / base.ms - 1) : null, peakMiB: peak / 2 ** 20,
+    mode: c.mode, gflops: c.flops / 1e9, flopsOverhead: 100 * (c.flops / base.flops - 1), ms,
+    timeOverhead: ms !== null && baseMs ? 100 * (ms / baseMs - 1) : null, peakMiB: c.peak / 2 ** 20,
   });
+  c.ex?.destroy();
 }
 
 const head = `UNet ${path.basename(path.resolve(dir, '..'))}/${path.basename(dir)} (${(config.block_out_channels).join('/')}), ` +
