@@ -117,19 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 @group(0) @binding(1) var<storage, read> part: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> stats: array<vec4<f32>>;
 
-var<workgroup> red: array<f32, WG>;
-
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off >>= 1u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // all have read red[0] before the next reduction overwrites it
-  return total;
-}
+#include "lib/wg_sum"
 
 // Parallel merge of (n_j, mean_j, M2_j): mean = sum n_j mean_j / N,
 // M2 = sum M2_j + n_j (mean_j - mean)^2 (Chan et al.), two reductions.

@@ -56,19 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var j = 0u; j < p.n; j++) { out[base + j] = T(affine((f32(x[base + j]) - mean) * rstd, j)); }
 }
 #else
-var<workgroup> red: array<f32, WG>;
-
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off >>= 1u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // everyone has read red[0] before the next reduction overwrites it
-  return total;
-}
+#include "lib/wg_sum"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -26,7 +26,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var j = 0u; j < p.n; j++) { out[base + j] = T(f32(x[base + j]) * rs * f32(w[j])); }
 }
 #else
-var<workgroup> red: array<f32, WG>;
+#include "lib/wg_sum"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -36,13 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = r * p.n;
   var q = 0.0;
   for (var j = lid; j < p.n; j += WG) { let v = f32(x[base + j]); q += v * v; }
-  red[lid] = q;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off >>= 1u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let rs = inverseSqrt(red[0] / f32(p.n) + p.eps);
+  let rs = inverseSqrt(wg_sum(q, lid) / f32(p.n) + p.eps);
   for (var j = lid; j < p.n; j += WG) { out[base + j] = T(f32(x[base + j]) * rs * f32(w[j])); }
 }
 #endif

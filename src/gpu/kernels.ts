@@ -35,13 +35,15 @@ export function defineKernelSource(name: string, code: string): void {
 export function kernelSource(name: string): string {
   let s = sources.get(name);
   if (s === undefined) {
-    s = expandIncludes(readFileSync(join(kernelDir, `${name}.wgsl`), 'utf8'), name, new Set([name]));
+    s = readFileSync(join(kernelDir, `${name}.wgsl`), 'utf8');
     sources.set(name, s);
   }
   return s;
 }
 
-function expandIncludes(src: string, file: string, seen: Set<string>): string {
+/** Expands the `#include`s left in active code after preprocessing (so an include inside
+ * an inactive `#if` is not pulled in); included files are preprocessed with the same defines. */
+function expandIncludes(src: string, file: string, defines: Record<string, boolean | number>, seen: Set<string>): string {
   const appended: string[] = [];
   const body = src.split('\n').map((line) => {
     const m = /^\s*#include\s+"([\w/]+)"\s*$/.exec(line);
@@ -50,11 +52,11 @@ function expandIncludes(src: string, file: string, seen: Set<string>): string {
       seen.add(m[1]);
       let inc: string;
       try {
-        inc = readFileSync(join(kernelDir, `${m[1]}.wgsl`), 'utf8');
+        inc = kernelSource(m[1]);
       } catch {
         throw new Error(`${file}.wgsl: #include "${m[1]}": no kernels/${m[1]}.wgsl`);
       }
-      appended.push(`// ---- included from kernels/${m[1]}.wgsl ----`, expandIncludes(inc, m[1], seen));
+      appended.push(`// ---- included from kernels/${m[1]}.wgsl ----`, expandIncludes(preprocess(inc, defines, m[1]), m[1], defines, seen));
     }
     return '';
   });
@@ -110,6 +112,7 @@ export function compileKernel(spec: KernelSpec, dev: { hasF16(): boolean; featur
   header.push(`alias T = ${spec.dtype};`, 'alias V4 = vec4<T>;');
   for (const [k, v] of Object.entries(defines)) if (typeof v === 'number') header.push(`const ${k} = ${Number.isInteger(v) ? `${v}u` : v};`);
   // Header goes on one line so compiler line numbers match the .wgsl file (off by one).
-  const code = header.join(' ') + '\n' + preprocess(kernelSource(spec.name), defines, spec.name);
+  const body = expandIncludes(preprocess(kernelSource(spec.name), defines, spec.name), spec.name, defines, new Set([spec.name]));
+  const code = header.join(' ') + '\n' + body;
   return { key: kernelKey(spec), code, constants: spec.constants ?? {} };
 }
