@@ -7,6 +7,7 @@
 //   npx tsx tools/make-random-unet.ts /tmp/sd-turbo-unet
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { f32BitsToF16 } from '../src/io/dtype.ts';
 import { SafetensorsWriter, type WeightSource } from '../src/io/safetensors.ts';
 import { WeightScope, type WeightStore } from '../src/io/store.ts';
 import { unetConfig } from '../src/models/configs.ts';
@@ -70,14 +71,15 @@ function writeRandom(dir: string, config: Record<string, unknown>, seed = 1): nu
     const fanIn = d.shape.length > 1 ? d.shape.slice(1).reduce((a, b) => a * b, 1) : 1;
     const isNorm = /norm\w*\.weight$/.test(d.name);
     const amp = d.name.endsWith('.bias') || isNorm ? 0 : Math.sqrt(3 / fanIn);
-    const chunk = new Uint16Array(Math.min(n, 1 << 20));
-    for (let done = 0; done < n; done += chunk.length) {
-      const m = Math.min(chunk.length, n - done);
+    const len = Math.min(n, 1 << 20);
+    const vals = new Float32Array(len), bits = new Uint32Array(vals.buffer), chunk = new Uint16Array(len);
+    for (let done = 0; done < n; done += len) {
+      const m = Math.min(len, n - done);
       for (let i = 0; i < m; i++) {
         s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-        const v = isNorm ? 1 : ((s / 4294967296) * 2 - 1) * amp;
-        chunk[i] = f16Bits(v);
+        vals[i] = isNorm ? 1 : ((s / 4294967296) * 2 - 1) * amp;
       }
+      for (let i = 0; i < m; i++) chunk[i] = f32BitsToF16(bits[i]);
       w.write(d.name, new Uint8Array(chunk.buffer, 0, m * 2));
     }
   }
@@ -85,12 +87,6 @@ function writeRandom(dir: string, config: Record<string, unknown>, seed = 1): nu
   return params;
 }
 
-function f16Bits(v: number): number {
-  const f = new Float32Array([v]), u = new Uint32Array(f.buffer)[0];
-  const sign = (u >>> 16) & 0x8000, e = ((u >>> 23) & 0xff) - 112, m = (u >>> 13) & 0x3ff;
-  if (e <= 0) return sign;
-  return sign | (e << 10) | m;
-}
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-random-unet.ts')) {
   const dir = process.argv[2];
