@@ -10,7 +10,7 @@ import { badShapes, type Node } from '../graph/graph.ts';
 import { MAX_GRID } from '../gpu/device.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
 import { pickVariant } from './variant.ts';
-import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
+import { defineOp, u32, type KernelCall } from './registry.ts';
 
 export const MATMUL_VARIANTS = ['reg', 'shared'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];

@@ -9,14 +9,14 @@ import { EngineError } from '../errors.ts';
 import { openModel, type ModelSource, type OpenModelOptions } from '../io/open.ts';
 import { ClipTextEncoder, UNet, Vae, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
-import { resolveGuidance, type GuidanceOptions, type ResolvedGuidance } from './guidance.ts';
-import { noiseSource, type NoiseKind } from './rng.ts';
+import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { noiseSource } from './rng.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { StageTimes } from './progress.ts';
 import { decodeLatents, imageSize, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { encodeText, type TextConditioning } from './text.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
-import { encodeText, type TextConditioning } from './text.ts';
 
 export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {}
 
