@@ -90,7 +90,10 @@ export class TextToImagePipeline implements ImagePipeline {
 
     // Text: one encoder run over [prompts; negatives] (diffusers encodes "" for CFG's uncond).
     const negTexts = guidance.mode === 'none' ? null : (negatives ?? new Array(B).fill(''));
-    const text = await times.time('text encode', () => encodeText(this, o.prompts, negTexts, { height, width }));
+    // SDXL pipelines (force_zeros_for_empty_prompt, true in SDXL and SDXL-Turbo) use zeros,
+    // not the encoding of "", as CFG's unconditional input when no negative prompt is given.
+    const zeroNegatives = !negatives && this.textEncoders.length === 2;
+    const text = await times.time('text encode', () => encodeText(this, o.prompts, negTexts, { height, width }, zeroNegatives));
 
     // Noise: the unit latents given, or the seeded generator's, times init_noise_sigma.
     const sched = this.scheduler(o);

@@ -17,6 +17,7 @@ export interface TextConditioning {
 
 export async function encodeText(
   p: TextToImagePipeline, prompts: string[], negatives: string[] | null, size: { height: number; width: number },
+  zeroNegatives = false,
 ): Promise<TextConditioning> {
   const B = prompts.length;
   const texts = negatives ? [...prompts, ...negatives] : prompts;
@@ -46,11 +47,12 @@ export async function encodeText(
     cond.inputs.time_ids = timeIds;
   }
   if (negatives) {
-    const neg = rows(all, B, 2 * B);
+    const zero = (t: HostTensor): HostTensor => (zeroNegatives ? { shape: t.shape, data: new Float32Array(t.data.length) } : t);
+    const neg = zero(rows(all, B, 2 * B));
     cond.negative = neg;
     cond.cfgInputs = { encoder_hidden_states: stack(neg, cond.inputs.encoder_hidden_states) };
     if (sdxl) {
-      cond.cfgInputs.text_embeds = stack(rows(pooled!, B, 2 * B), cond.inputs.text_embeds!);
+      cond.cfgInputs.text_embeds = stack(zero(rows(pooled!, B, 2 * B)), cond.inputs.text_embeds!);
       cond.cfgInputs.time_ids = stack(timeIds!, timeIds!);
     }
   }

@@ -60,4 +60,11 @@ test('SDXL: NASA alpha 0 equals no guidance exactly', async () => {
   assert.equal([...zero.latents.data], [...none.latents.data]);
 });
 
+test('SDXL: CFG without a negative prompt uses zeros for the unconditional input', async () => {
+  const o = { prompts: ['a cabin'], seed: 6, guidance: { mode: 'cfg' as const, scale: 1.5 } };
+  const none = await pipe.generate(o);
+  const empty = await pipe.generate({ ...o, negatives: [''] });
+  assert.not.equal([...none.latents.data], [...empty.latents.data], 'zeros differ from the encoding of ""');
+});
+
 test.run();
