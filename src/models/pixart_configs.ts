@@ -4,34 +4,8 @@
 //   T5Config:                  transformers/models/t5/configuration_t5.py (v4.43.4)
 //   PixArtTransformer2DModel:  diffusers/models/transformers/pixart_transformer_2d.py (v0.31.0)
 import { EngineError } from '../errors.ts';
+import { Reader } from './config_reader.ts';
 
-class Keys {
-  constructor(readonly file: string, readonly cfg: Record<string, any>) {}
-  private bad(key: string, want: string): never {
-    throw new EngineError(`${this.file}: "${key}" must be ${want}, got ${JSON.stringify(this.cfg[key])}`);
-  }
-  int(key: string, dflt?: number): number {
-    const v = this.cfg[key] ?? dflt;
-    if (!Number.isSafeInteger(v) || v <= 0) this.bad(key, 'a positive integer');
-    return v;
-  }
-  num(key: string, dflt?: number): number {
-    const v = this.cfg[key] ?? dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.bad(key, 'a number');
-    return v;
-  }
-  bool(key: string, dflt: boolean): boolean {
-    const v = this.cfg[key] ?? dflt;
-    if (typeof v !== 'boolean') this.bad(key, 'true or false');
-    return v;
-  }
-  /** The key must hold one of `allowed` (undefined counts as `dflt`). */
-  oneOf<T>(key: string, dflt: T, allowed: readonly T[]): T {
-    const v = this.cfg[key] === undefined ? dflt : this.cfg[key];
-    if (!allowed.includes(v)) throw new EngineError(`${this.file}: "${key}" = ${JSON.stringify(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
-    return v;
-  }
-}
 
 // ---- T5 encoder ---------------------------------------------------------------------------
 
@@ -58,7 +32,7 @@ export interface T5Config {
 }
 
 export function t5Config(cfg: Record<string, any>, file: string): T5Config {
-  const k = new Keys(file, cfg);
+  const k = new Reader(file, cfg);
   const arch = Array.isArray(cfg.architectures) ? cfg.architectures[0] : 'T5EncoderModel';
   if (!['T5EncoderModel', 'T5ForConditionalGeneration', 'T5Model'].includes(arch)) {
     throw new EngineError(`${file}: "architectures" = ${JSON.stringify(cfg.architectures)}, expected ["T5EncoderModel"]`);
@@ -67,14 +41,14 @@ export function t5Config(cfg: Record<string, any>, file: string): T5Config {
   // transformers replaces the act of 'gated-gelu' by gelu_new whatever dense_act_fn says.
   const c: T5Config = {
     architecture: arch,
-    vocab_size: k.int('vocab_size', 32128),
-    d_model: k.int('d_model', 512),
-    d_kv: k.int('d_kv', 64),
-    d_ff: k.int('d_ff', 2048),
-    num_layers: k.int('num_layers', 6),
-    num_heads: k.int('num_heads', 8),
-    relative_attention_num_buckets: k.int('relative_attention_num_buckets', 32),
-    relative_attention_max_distance: k.int('relative_attention_max_distance', 128),
+    vocab_size: k.posInt('vocab_size', 32128),
+    d_model: k.posInt('d_model', 512),
+    d_kv: k.posInt('d_kv', 64),
+    d_ff: k.posInt('d_ff', 2048),
+    num_layers: k.posInt('num_layers', 6),
+    num_heads: k.posInt('num_heads', 8),
+    relative_attention_num_buckets: k.posInt('relative_attention_num_buckets', 32),
+    relative_attention_max_distance: k.posInt('relative_attention_max_distance', 128),
     layer_norm_epsilon: k.num('layer_norm_epsilon', 1e-6),
     feed_forward_proj: ff,
   };
@@ -116,7 +90,7 @@ export function isPixArtConfig(cfg: Record<string, any>): boolean {
 }
 
 export function pixartConfig(cfg: Record<string, any>, file: string): PixArtConfig {
-  const k = new Keys(file, cfg);
+  const k = new Reader(file, cfg);
   if (!isPixArtConfig(cfg)) throw new EngineError(`${file}: "_class_name" = ${JSON.stringify(cfg._class_name)}, expected "PixArtTransformer2DModel" (or "Transformer2DModel" with "norm_type": "ada_norm_single")`);
   k.oneOf('norm_type', 'ada_norm_single', ['ada_norm_single']);
   k.oneOf('activation_fn', 'gelu-approximate', ['gelu-approximate']);
@@ -124,23 +98,23 @@ export function pixartConfig(cfg: Record<string, any>, file: string): PixArtConf
   k.oneOf('only_cross_attention', false, [false]);
   k.oneOf('double_self_attention', false, [false]);
   k.oneOf('num_vector_embeds', null, [null, false]);
-  const sample = k.int('sample_size');
-  const inC = k.int('in_channels');
+  const sample = k.posInt('sample_size');
+  const inC = k.posInt('in_channels');
   const c: PixArtConfig = {
-    num_attention_heads: k.int('num_attention_heads', 16),
-    attention_head_dim: k.int('attention_head_dim', 72),
+    num_attention_heads: k.posInt('num_attention_heads', 16),
+    attention_head_dim: k.posInt('attention_head_dim', 72),
     in_channels: inC,
-    out_channels: cfg.out_channels === null ? inC : k.int('out_channels', 8),
-    num_layers: k.int('num_layers', 28),
-    cross_attention_dim: k.int('cross_attention_dim', 1152),
+    out_channels: cfg.out_channels === null ? inC : k.posInt('out_channels', 8),
+    num_layers: k.posInt('num_layers', 28),
+    cross_attention_dim: k.posInt('cross_attention_dim', 1152),
     attention_bias: k.bool('attention_bias', true),
     sample_size: sample,
-    patch_size: k.int('patch_size'),
+    patch_size: k.posInt('patch_size'),
     norm_elementwise_affine: k.bool('norm_elementwise_affine', false),
     norm_eps: k.num('norm_eps', 1e-6),
     interpolation_scale: cfg.interpolation_scale == null ? null : k.num('interpolation_scale'),
     use_additional_conditions: cfg.use_additional_conditions == null ? sample === 128 : k.bool('use_additional_conditions', false),
-    caption_channels: cfg.caption_channels == null ? null : k.int('caption_channels'),
+    caption_channels: cfg.caption_channels == null ? null : k.posInt('caption_channels'),
     upcast_attention: k.bool('upcast_attention', false),
   };
   const inner = c.num_attention_heads * c.attention_head_dim;
