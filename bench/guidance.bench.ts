@@ -20,6 +20,7 @@ import { WeightScope } from '../src/io/store.ts';
 import { unetConfig } from '../src/models/configs.ts';
 import { UNet2DConditionModel } from '../src/models/unet.ts';
 import '../src/ops/index.ts';
+import { seededUniform } from '../src/tensor/random.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { opts } = parseArgs('guidance bench', process.argv.slice(2), {
@@ -58,13 +59,6 @@ function build(mode: string): Graph {
   return g;
 }
 
-function rand(n: number, seed: number, amp = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return ((s / 4294967296) * 2 - 1) * amp;
-  });
-}
 
 const rows: { mode: string; gflops: number; flopsOverhead: number; ms: number | null; timeOverhead: number | null; peakMiB: number }[] = [];
 const dev = opts['flops-only'] ? null : await getDevice();
@@ -76,10 +70,10 @@ for (const mode of modes) {
   const p = plan(g);
   const B = mode === 'cfg' ? 2 : 1;
   const inputs: Record<string, Float32Array> = {
-    sample: rand(B * config.in_channels * latent * latent, 1), timestep: new Float32Array(B).fill(999),
-    encoder_hidden_states: rand(B * S * C, 2),
+    sample: seededUniform(B * config.in_channels * latent * latent, 1), timestep: new Float32Array(B).fill(999),
+    encoder_hidden_states: seededUniform(B * S * C, 2),
   };
-  if (g.inputs.has('negative')) inputs.negative = rand(S * C, 3);
+  if (g.inputs.has('negative')) inputs.negative = seededUniform(S * C, 3);
   const ex = dev ? await Executable.compile(dev, g) : null;
   if (ex) await ex.run(inputs); // warm-up
   cases.push({ mode, flops: planFlops(p).total, peak: ex ? ex.memory.peakBytes : p.peakBytes, ex, inputs, times: [] as number[] });

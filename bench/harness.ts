@@ -33,6 +33,7 @@ import { Graph, type Float, type Node } from '../src/graph/graph.ts';
 import { Executable, type RunInput } from '../src/graph/run.ts';
 import { GpuTensor } from '../src/tensor/tensor.ts';
 import '../src/ops/index.ts';
+import { seededUniform } from '../src/tensor/random.ts';
 
 export interface KernelCase {
   /** Op name as printed (e.g. 'matmul', 'attention'). */
@@ -188,15 +189,5 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Deterministic values in [-1, 1) (xorshift), so runs are comparable. */
-export function randomData(n: number, seed = 1): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+/** Deterministic values in [-1, 1), so runs are comparable. */
+export const randomData = (n: number, seed = 1): Float32Array => seededUniform(n, seed);
