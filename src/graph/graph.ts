@@ -4,7 +4,6 @@
 import { EngineError } from '../errors.ts';
 import { checkShape, numel, shapeStr, type DType, type Shape } from '../tensor/dtype.ts';
 import type { WeightSource } from '../io/safetensors.ts';
-import type { GpuTensor } from '../tensor/tensor.ts';
 
 export type Float = 'f32' | 'f16';
 
@@ -123,4 +122,3 @@ export function badShapes(op: string, why: string, ...xs: Node[]): never {
   throw new EngineError(`${where}: ${why} (got ${xs.map((x) => `${shapeStr(x.shape)} ${x.dtype}`).join(' and ')})`);
 }
 
-export type { GpuTensor };

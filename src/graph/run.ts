@@ -2,7 +2,7 @@
 // kernel calls into pipelines + bind groups once, then each run() writes the inputs,
 // submits all dispatches in one command buffer and reads the outputs.
 import { EngineError } from '../errors.ts';
-import { grid1d, type Device, type Dispatch } from '../gpu/device.ts';
+import type { Device, Dispatch } from '../gpu/device.ts';
 import { getOp, type EncodeContext, type KernelCall, type Operand, type Param } from '../ops/registry.ts';
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
@@ -214,4 +214,3 @@ function packParams(buf: ArrayBuffer, offset: number, params: Param[], node: Nod
   });
 }
 
-export { grid1d };

@@ -102,3 +102,21 @@ export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): P
 export function vaeScaleOf(vae: Vae): number {
   return 2 ** (vae.config.block_out_channels.length - 1);
 }
+
+/**
+ * CFG from one batched evaluation [uncond; cond] (each half n values):
+ * eps = eps_u + k (eps_c - eps_u), in float32 with diffusers' operation order.
+ */
+export function cfgCombine(out: ArrayLike<number>, n: number, k: number): Float32Array {
+  const eps = new Float32Array(n);
+  for (let i = 0; i < n; i++) eps[i] = Math.fround(out[i] + Math.fround(k * Math.fround(out[n + i] - out[i])));
+  return eps;
+}
+
+/** [a; b] along the batch dimension (typed arrays of one kind). */
+export function joinBatch<T extends Float32Array | Int32Array>(a: T, b: T): T {
+  const out = new (a.constructor as { new (n: number): T })(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -13,7 +13,7 @@ import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { StageTimes } from './progress.ts';
-import { decodeLatents, imageSize, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { encodeText, type TextConditioning } from './text.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
@@ -118,12 +118,9 @@ export class TextToImagePipeline implements ImagePipeline {
     const sample = { shape: lat, data: xIn };
     if (g.mode === 'cfg') {
       // Two evaluations as one batch [uncond; cond], as diffusers does.
-      const both = { shape: [2 * lat[0], ...lat.slice(1)], data: concat(xIn, xIn) };
+      const both = { shape: [2 * lat[0], ...lat.slice(1)], data: joinBatch(xIn, xIn) };
       const out = (await this.unet.forward({ sample: both, timestep: t, ...text.cfgInputs! })).sample.data as Float32Array;
-      const n = xIn.length;
-      const eps = new Float32Array(n);
-      for (let i = 0; i < n; i++) eps[i] = Math.fround(out[i] + Math.fround(g.scale * Math.fround(out[n + i] - out[i])));
-      return eps;
+      return cfgCombine(out, xIn.length, g.scale);
     }
     const guidance = g.mode === 'none' ? null : g;
     const extra = guidance ? { negative_encoder_hidden_states: text.negative! } : {};
@@ -142,11 +139,4 @@ export class TextToImagePipeline implements ImagePipeline {
     this.unet.destroy();
     this.vae.destroy();
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

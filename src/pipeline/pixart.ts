@@ -10,7 +10,7 @@ import { EngineError } from '../errors.ts';
 import type { ModelSource } from '../io/open.ts';
 import { PixArt, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, pixartCaption, PIXART_MAX_LENGTH, type Tokenizer } from '../tokenizers/index.ts';
-import { decodeLatents, imageSize, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
@@ -101,18 +101,13 @@ export class PixArtPipeline implements ImagePipeline {
     const cond = this.transformer.config.use_additional_conditions
       ? { resolution: { shape: [B, 2], data: Float32Array.from({ length: 2 * B }, (_, i) => (i % 2 ? width : height)) }, aspect_ratio: { shape: [B, 1], data: new Float32Array(B).fill(height / width) } }
       : {};
-    let out: Float32Array;
     if (cfg) {
-      const both = (a: HostTensor, b: HostTensor): HostTensor => ({ shape: [a.shape[0] * 2, ...a.shape.slice(1)], data: join(a.data, b.data) });
+      const both = (a: HostTensor, b: HostTensor): HostTensor => ({ shape: [a.shape[0] * 2, ...a.shape.slice(1)], data: joinBatch(a.data, b.data) });
       const r = await this.transformer.forward({
-        hidden_states: { shape: [B, ...lat.slice(1)], data: join(xIn, xIn) }, timestep: t,
+        hidden_states: { shape: [B, ...lat.slice(1)], data: joinBatch(xIn, xIn) }, timestep: t,
         encoder_hidden_states: both(neg!.states, pos.states), encoder_attention_mask: both(neg!.mask, pos.mask), ...cond,
       });
-      const o = firstHalf(r.sample, lat);
-      const n = xIn.length;
-      out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = Math.fround(o[i] + Math.fround(g.scale * Math.fround(o[n + i] - o[i])));
-      return out;
+      return cfgCombine(firstHalf(r.sample, lat), xIn.length, g.scale);
     }
     const guidance = g.mode === 'none' ? null : g;
     const r = await this.transformer.forward({
@@ -136,12 +131,5 @@ function firstHalf(s: HostTensor, lat: number[]): Float32Array {
   if (Co !== 2 * C) throw new EngineError(`transformer returned ${Co} channels for ${C} latent channels`);
   const out = new Float32Array(Bo * C * h * w);
   for (let b = 0; b < Bo; b++) out.set(s.data.subarray(b * Co * h * w, (b * Co + C) * h * w), b * C * h * w);
-  return out;
-}
-
-function join<T extends Float32Array | Int32Array>(a: T, b: T): T {
-  const out = new (a.constructor as any)(a.length + b.length) as T;
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }

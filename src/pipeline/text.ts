@@ -4,6 +4,7 @@
 // projected pooled output and the size/crop time_ids.
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/stable_diffusion_xl/pipeline_stable_diffusion_xl.py
 import type { HostTensor } from '../models/index.ts';
+import { joinBatch } from './common.ts';
 import type { TextToImagePipeline } from './pipeline.ts';
 
 export interface TextConditioning {
@@ -66,10 +67,7 @@ function rows(t: HostTensor, from: number, to: number): HostTensor {
 }
 
 function stack(a: HostTensor, b: HostTensor): HostTensor {
-  const data = new Float32Array(a.data.length + b.data.length);
-  data.set(a.data);
-  data.set(b.data, a.data.length);
-  return { shape: [a.shape[0] + b.shape[0], ...a.shape.slice(1)], data };
+  return { shape: [a.shape[0] + b.shape[0], ...a.shape.slice(1)], data: joinBatch(a.data as Float32Array, b.data as Float32Array) };
 }
 
 /** Concatenates [..., D_i] tensors along the last dimension. */
