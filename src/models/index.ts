@@ -19,10 +19,10 @@ import { Vae } from './api/vae.ts';
 import { isPixArtConfig } from './pixart_configs.ts';
 
 export { ClipTextEncoder } from './api/clip.ts';
-export { UNet, type UNetGuidance, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
+export { UNet, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
 export { Vae } from './api/vae.ts';
 export { T5Encoder, type T5LoadOptions, type T5RunStats } from './api/t5.ts';
-export { PixArt, PIXART_DEFAULT_ALPHA, type PixArtGuidance, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
+export { PixArt, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
 export { T5EncoderModel } from './t5.ts';
 export { PixArtTransformer2DModel } from './pixart.ts';
 export { isPixArtConfig, pixartConfig, t5Config, type PixArtConfig, type T5Config } from './pixart_configs.ts';
