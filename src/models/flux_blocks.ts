@@ -13,7 +13,8 @@ import type { Node } from '../graph/graph.ts';
 import type { WeightSource } from '../io/safetensors.ts';
 import type { WeightScope } from '../io/store.ts';
 import { jointAttention, type QKV } from '../guidance/flux.ts';
-import type { CrossAttnSite, LayerGuidance } from '../guidance/types.ts';
+import { SITE_LAYOUTS } from '../guidance/families.ts';
+import { siteOf, type GuidanceSite, type LayerGuidance } from '../guidance/types.ts';
 import { add, concat, geluTanh, mul, reshape, rmsNorm, rope, slice } from '../ops/index.ts';
 import { AdaLayerNormZero, AdaLayerNormZeroSingle } from './flux_embeddings.ts';
 import { Linear } from './nn.ts';
@@ -103,7 +104,7 @@ export class FluxTransformerBlock {
   readonly ff: FeedForward;
   readonly norm2_context: PlainLayerNorm;
   readonly ff_context: FeedForward;
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
   constructor(ws: WeightScope, dim: number, heads: number, headDim: number, index: number) {
     this.norm1 = new AdaLayerNormZero(ws.sub('norm1'), dim);
@@ -113,7 +114,7 @@ export class FluxTransformerBlock {
     this.ff = new FeedForward(ws.sub('ff'), dim);
     this.norm2_context = new PlainLayerNorm(ws.sub('norm2_context'), dim, 1e-6, false);
     this.ff_context = new FeedForward(ws.sub('ff_context'), dim);
-    this.site = { part: 'double', block: index, index, path: `${ws.prefix}.attn` };
+    this.site = siteOf(`${ws.prefix}.attn`, index, SITE_LAYOUTS.mmdit, 'joint');
   }
 
   /**
@@ -152,14 +153,14 @@ export class FluxSingleTransformerBlock {
   readonly proj_mlp: Linear;
   readonly attn: FluxAttention;
   readonly proj_out: Linear;
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
-  constructor(ws: WeightScope, dim: number, heads: number, headDim: number, index: number, siteIndex: number) {
+  constructor(ws: WeightScope, dim: number, heads: number, headDim: number, siteIndex: number) {
     this.norm = new AdaLayerNormZeroSingle(ws.sub('norm'), dim);
     this.proj_mlp = new Linear(ws.sub('proj_mlp'), dim, 4 * dim);
     this.attn = new FluxAttention(ws.sub('attn'), dim, heads, headDim, false);
     this.proj_out = new Linear(ws.sub('proj_out'), 5 * dim, dim);
-    this.site = { part: 'single', block: index, index: siteIndex, path: `${ws.prefix}.attn` };
+    this.site = siteOf(`${ws.prefix}.attn`, siteIndex, SITE_LAYOUTS.mmdit, 'joint');
   }
 
   /** h [B, T+N, D] ([text; image]), textLen T -> h (and the negative text stream [B, T-, D]). */

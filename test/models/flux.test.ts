@@ -129,14 +129,15 @@ test('a config that does not match the weights fails naming the tensor and the s
 
 // ---- the forward command ------------------------------------------------------------------
 
-test('forward: FluxTransformer2DModel plain (f16), NASA --alpha, bad guidance use', async () => {
+test('forward: FluxTransformer2DModel plain (f16), NASA --alpha and default alpha, missing negative input', async () => {
   const base = { ...x, timestep: x.timestep as HostTensor } as Record<string, HostTensor>;
   const plain = await runForward([DIR, '--inputs', writeInputs(path.join(tmp, 'in.safetensors'), base), '--dtype', 'f16'], path.join(tmp, 'out.safetensors'));
   assert.equal(Object.keys(plain), ['sample']);
   expectClose(c, 'forward f16', plain.sample, 'sample', 'f16');
   const inp = writeInputs(path.join(tmp, 'neg.safetensors'), { ...base, ...negative });
   expectClose(cn, 'forward nasa 0.5', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa', '--alpha', '0.5'], path.join(tmp, 'n.safetensors'))).sample, 'sample_nasa_alpha_0p5', 'f32');
-  await rejects(() => forward([DIR, '--inputs', inp, '--guidance', 'nasa', '--out', path.join(tmp, 'x.safetensors')]), /--guidance nasa needs --alpha/);
+  // Without --alpha: the FLUX family default (0.5, src/guidance/families.ts).
+  expectClose(cn, 'forward nasa default', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa'], path.join(tmp, 'n2.safetensors'))).sample, 'sample_nasa_alpha_0p5', 'f32');
   await rejects(() => forward([DIR, '--inputs', path.join(tmp, 'in.safetensors'), '--guidance', 'nasa', '--alpha', '1', '--out', path.join(tmp, 'x.safetensors')]), /missing input 'negative_encoder_hidden_states'/);
   assert.not.ok(fs.existsSync(path.join(tmp, 'x.safetensors')), 'nothing written on error');
 });
