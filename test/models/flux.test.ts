@@ -65,6 +65,20 @@ for (const dtype of ['f32', 'f16'] as const) {
   });
 }
 
+test('f16: an overflowing text stream is clipped to +-65504 as diffusers does, not inf -> NaN', async () => {
+  const m = Flux.load(DIR, { dtype: 'f16' });
+  try {
+    const e = get(c, 'encoder_hidden_states');
+    // x17000 keeps the input finite in f16 but drives the text residual past 65504 (without the guard every output is NaN).
+    const out = await m.forward({ ...x, encoder_hidden_states: { shape: e.shape, data: e.data.map((v) => v * 17000) as Float32Array } }, { debug: true });
+    const txt = out['debug.transformer_blocks.0.encoder_hidden_states'].data;
+    assert.is(Math.max(...txt.map(Math.abs)), 65504);
+    assert.ok(out.sample.data.every(Number.isFinite), 'sample is finite');
+  } finally {
+    m.destroy();
+  }
+});
+
 test('FLUX NASA: per-block alpha schedules (double / single / layers)', async () => {
   const m = Flux.load(DIR);
   try {
