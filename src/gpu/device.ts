@@ -15,6 +15,12 @@ export interface DeviceOptions {
   powerPreference?: 'low-power' | 'high-performance';
   /** Leave out optional features (tests use this to exercise fallback paths). */
   disableFeatures?: string[];
+  /**
+   * Dawn's `disable_robustness` toggle: no bounds clamping of storage accesses in the
+   * generated shaders (faster on some GPUs; the engine's kernels bound-check themselves).
+   * Default: env ENGINE_DISABLE_ROBUSTNESS=1.
+   */
+  disableRobustness?: boolean;
 }
 
 export interface AdapterReport {
@@ -38,8 +44,16 @@ export class Device {
   readonly features: Set<string>;
   readonly limits: GPUSupportedLimits;
   private pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  /** What this device has built so far: pipelines compiled (cache misses) and bind groups. */
-  readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0 };
+  /**
+   * What this device has done so far: pipelines compiled (cache misses), bind groups,
+   * compute dispatches and their submits (submit()), host round trips (read()), bytes
+   * written from / read back to the host, and engine-counted FLOPs of the graphs run
+   * (added by the graph executor, which knows the work: src/graph/flops.ts). Benchmarks
+   * diff snapshots of it.
+   */
+  readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0, dispatches: 0, submits: 0, readbacks: 0, bytesUploaded: 0, bytesReadBack: 0, flops: 0 };
+  /** Dawn toggles this device was opened with (for benchmark lines). */
+  readonly toggles: string[];
   private lostReason: string | null = null;
   private uncaptured: string[] = [];
 
@@ -49,7 +63,9 @@ export class Device {
     // Dawn frees the instance when its JS wrapper is collected, even with a live device
     // (seen as random aborts on lavapipe): hold the instance and adapter for the device's life.
     private readonly keepAlive: unknown[],
+    toggles: string[] = [],
   ) {
+    this.toggles = toggles;
     this.features = new Set([...gpu.features] as string[]);
     this.limits = gpu.limits;
     gpu.lost.then((info) => {
@@ -64,6 +80,8 @@ export class Device {
     const flags: string[] = [];
     if (opts.backend) flags.push(`backend=${opts.backend}`);
     if (opts.adapterName) flags.push(`adapter=${opts.adapterName}`);
+    const toggles = (opts.disableRobustness ?? process.env.ENGINE_DISABLE_ROBUSTNESS === '1') ? ['disable_robustness'] : [];
+    if (toggles.length) flags.push(`enable-dawn-features=${toggles.join(',')}`);
     const gpu = create(flags);
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
     if (!adapter) {
@@ -96,7 +114,7 @@ export class Device {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize, maxBufferSize: al.maxBufferSize,
       subgroupMatrixConfigs: Array.isArray(info.subgroupMatrixConfigs) ? info.subgroupMatrixConfigs.length : 0,
     };
-    return new Device(gpuDev, report, [gpu, adapter]);
+    return new Device(gpuDev, report, [gpu, adapter], toggles);
   }
 
   /** A short adapter name for benchmark and log lines. */
@@ -138,6 +156,7 @@ export class Device {
       padded.set(bytes);
       bytes = padded;
     }
+    this.counters.bytesUploaded += bytes.byteLength;
     this.gpu.queue.writeBuffer(buf, byteOffset, bytes);
   }
 
@@ -148,6 +167,8 @@ export class Device {
     const enc = this.gpu.createCommandEncoder();
     enc.copyBufferToBuffer(buf, byteOffset, staging, 0, size);
     this.gpu.queue.submit([enc.finish()]);
+    this.counters.readbacks++;
+    this.counters.bytesReadBack += size;
     await this.check(`reading ${label}`, staging.mapAsync(GPUMapMode.READ));
     const out = new Uint8Array(staging.getMappedRange().slice(0, bytes));
     staging.unmap();
@@ -223,6 +244,8 @@ export class Device {
       pass.end();
     }
     this.gpu.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    this.counters.dispatches += dispatches.length;
     const oom = await this.gpu.popErrorScope();
     const val = await this.gpu.popErrorScope();
     if (oom) throw new EngineError(`${what}: GPU out of memory: ${oom.message}`);

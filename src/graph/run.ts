@@ -12,6 +12,7 @@ import type { Graph, Node, ScalarArg } from './graph.ts';
 import { plan as makePlan, type Plan } from './plan.ts';
 import { acquireWeight } from './weights.ts';
 import { validateRun } from './validate.ts';
+import { planFlops } from './flops.ts';
 
 const UNIFORM_SLOT = 256;
 
@@ -36,8 +37,12 @@ export class Executable {
   /** Byte offsets in the uniforms of every use of each runtime scalar. */
   private scalarSlots = new Map<string, number[]>();
   private scalarValues = new Map<string, number>();
+  /** Engine-counted FLOPs of one run (added to device.counters.flops per run). */
+  readonly flops: number;
 
-  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {}
+  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {
+    this.flops = planFlops(plan).total;
+  }
 
   static async compile(device: Device, graph: Graph, opts: CompileOptions = {}): Promise<Executable> {
     const validate = opts.validate ?? process.env.ENGINE_VALIDATE === '1';
@@ -200,6 +205,7 @@ export class Executable {
   private async execute(inputs: Record<string, RunInput>): Promise<void> {
     this.checkScalars();
     this.writeInputs(inputs);
+    this.device.counters.flops += this.flops;
     await this.device.submit(this.dispatches, 'graph run');
   }
 

@@ -5,7 +5,7 @@ import type { HostTensor, Vae } from '../models/index.ts';
 import type { Guidance, GuidanceOptions } from '../guidance/types.ts';
 import type { NoiseKind, NoiseSource } from './rng.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { StageTimes } from './progress.ts';
+import type { StageProbe, StageTimes } from './progress.ts';
 
 export interface GenerateOptions {
   /** One prompt per image of the batch. */
@@ -24,6 +24,8 @@ export interface GenerateOptions {
   latents?: HostTensor;
   /** Called after each denoising step (progress bars). */
   onStep?: (step: number, total: number) => void;
+  /** Counters sampled around each stage; GenerateResult.times.counts(stage) has the deltas (e2e bench). */
+  stageProbe?: StageProbe;
 }
 
 export interface GenerateResult {

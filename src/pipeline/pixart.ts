@@ -49,7 +49,7 @@ export class PixArtPipeline implements ImagePipeline {
   get vaeScale(): number { return vaeScaleOf(this.vae); }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes();
+    const times = new StageTimes(undefined, o.stageProbe);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

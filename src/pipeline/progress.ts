@@ -81,12 +81,16 @@ export class ProgressBar {
   }
 }
 
-/** Accumulated wall time per named stage, in first-use order. */
+/** Numbers that only grow (e.g. Device.counters); a stage is charged what they grew by. */
+export type StageProbe = () => Record<string, number>;
+
+/** Accumulated wall time per named stage, in first-use order; with a probe, counter deltas too. */
 export class StageTimes {
   private readonly ms = new Map<string, number>();
   private readonly calls = new Map<string, number>();
+  private readonly deltas = new Map<string, Record<string, number>>();
 
-  constructor(private readonly now: Clock = () => performance.now()) {}
+  constructor(private readonly now: Clock = () => performance.now(), private readonly probe?: StageProbe) {}
 
   add(stage: string, ms: number): void {
     this.ms.set(stage, (this.ms.get(stage) ?? 0) + ms);
@@ -95,13 +99,24 @@ export class StageTimes {
 
   /** Time a synchronous or async function under `stage`. */
   async time<T>(stage: string, fn: () => T | Promise<T>): Promise<T> {
+    const before = this.probe?.();
     const t0 = this.now();
     try {
       return await fn();
     } finally {
       this.add(stage, this.now() - t0);
+      if (before) this.charge(stage, before, this.probe!());
     }
   }
+
+  private charge(stage: string, before: Record<string, number>, after: Record<string, number>): void {
+    const d = this.deltas.get(stage) ?? {};
+    for (const k of Object.keys(after)) d[k] = (d[k] ?? 0) + after[k] - (before[k] ?? 0);
+    this.deltas.set(stage, d);
+  }
+
+  /** What the probe's counters grew by during `stage` ({} without a probe). */
+  counts(stage: string): Record<string, number> { return { ...this.deltas.get(stage) }; }
 
   get(stage: string): number { return this.ms.get(stage) ?? 0; }
   total(): number { let t = 0; for (const v of this.ms.values()) t += v; return t; }

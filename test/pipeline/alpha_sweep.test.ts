@@ -29,7 +29,8 @@ test('an alpha sweep of 5 values compiles pipelines once; results change with al
     console.log(`alpha sweep ${ALPHAS.join(', ')}: ${compiled} pipelines compiled by the first run, ${dev.counters.pipelinesCompiled - afterFirst.pipelinesCompiled} by the other ${ALPHAS.length - 1}; ` +
       `${dev.counters.bindGroupsCreated - afterFirst.bindGroupsCreated} bind groups created after the first run`);
     assert.ok(afterFirst.bindGroupsCreated > before.bindGroupsCreated, 'the first run compiles its graphs');
-    assert.equal(dev.counters, afterFirst, 'runs 2..5 compile no pipeline and create no bind group');
+    const built = (c: typeof afterFirst) => ({ pipelinesCompiled: c.pipelinesCompiled, bindGroupsCreated: c.bindGroupsCreated });
+    assert.equal(built(dev.counters), built(afterFirst), 'runs 2..5 compile no pipeline and create no bind group');
     for (let i = 1; i < images.length; i++) {
       let d = 0;
       for (let j = 0; j < images[i].length; j++) d = Math.max(d, Math.abs(images[i][j] - images[i - 1][j]));

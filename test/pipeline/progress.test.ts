@@ -59,4 +59,16 @@ test('StageTimes accumulates per stage in first-use order and formats a breakdow
   assert.is(st.get('fails'), 5, 'time is recorded even when the stage throws');
 });
 
+test('StageTimes with a probe charges each stage what the counters grew by', async () => {
+  const c = { dispatches: 0, bytes: 0 };
+  const st = new StageTimes(() => 0, () => ({ ...c }));
+  await st.time('encode', () => { c.dispatches += 3; c.bytes += 10; });
+  await st.time('denoise', () => { c.dispatches += 5; });
+  await st.time('denoise', () => { c.dispatches += 5; c.bytes += 1; });
+  assert.equal(st.counts('encode'), { dispatches: 3, bytes: 10 });
+  assert.equal(st.counts('denoise'), { dispatches: 10, bytes: 1 });
+  assert.equal(st.counts('decode'), {});
+  assert.equal(new StageTimes().counts('encode'), {}, 'no probe, no counts');
+});
+
 test.run();
