@@ -14,13 +14,20 @@ async function main(argv: string[]): Promise<void> {
   const names: string[] = [];
   const passthrough: string[] = [];
   let json = false, quick = false, filter: string | undefined;
+  // Everything after a standalone script's name is its own (e.g. `e2e --model DIR --json out.json`).
+  let standalone = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json') json = true;
+    if (standalone) passthrough.push(a);
+    else if (a === '--json') json = true;
     else if (a === '--quick') quick = true;
     else if (a === '--filter') filter = argv[++i];
     else if (a.startsWith('-')) passthrough.push(a); // for standalone scripts named explicitly
-    else names.push(a.replace(/\.bench\.ts$/, ''));
+    else {
+      const n = a.replace(/\.bench\.ts$/, '');
+      names.push(n);
+      standalone = isStandalone(n);
+    }
   }
   const all = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
   for (const n of names) {
@@ -30,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
   let h: Harness | null = null;
   for (const name of chosen) {
     const file = join(here, `${name}.bench.ts`);
-    if (!/export\s+(async\s+)?function\s+bench\b/.test(readFileSync(file, 'utf8'))) {
+    if (isStandalone(name)) {
       if (!names.length) {
         if (!json) console.log(`(skipping ${name}.bench.ts: standalone script; run \`npm run bench -- ${name}\`)`);
         continue;
@@ -44,6 +51,12 @@ async function main(argv: string[]): Promise<void> {
     const mod = await import(pathToFileURL(file).href);
     await mod.bench(h);
   }
+}
+
+/** A bench file without an exported `bench` runs as its own script. */
+function isStandalone(name: string): boolean {
+  const file = join(here, `${name}.bench.ts`);
+  return existsSync(file) && !/export\s+(async\s+)?function\s+bench\b/.test(readFileSync(file, 'utf8'));
 }
 
 main(process.argv.slice(2)).catch((e) => {
