@@ -82,7 +82,11 @@ export class Harness {
   constructor(readonly device: Device, readonly opts: HarnessOptions) {}
 
   get quick(): boolean { return this.opts.quick; }
-  get adapter(): string { return this.device.adapterName; }
+  /** The adapter, with the Dawn toggles the device was opened with (e.g. disable_robustness). */
+  get adapter(): string {
+    const t = this.device.toggles;
+    return this.device.adapterName + (t.length ? ` [${t.join(',')}]` : '');
+  }
 
   /** False when --filter excludes a case (bench files may skip expensive setup). */
   wants(...labels: (string | undefined)[]): boolean {
