@@ -4,7 +4,8 @@
 // device's counters (src/gpu/device.ts), sampled around each stage by StageTimes.
 //
 //   npm run bench -- e2e --model DIR [--size N] [--dtype f16|f32] [--steps N] [--runs N]
-//       [--negative TEXT --guidance none|nasa|nag|vsf|cfg] [--no-robustness] [--json out.json]
+//       [--negative TEXT --guidance none|nasa|nag|vsf|cfg] [--f16 auto|native] [--no-robustness] [--json out.json]
+// --f16 auto (default, what loadPipeline users get): f16 only where it pays (src/ops/f16_policy.ts).
 //
 // Run 1 pays compiles and weight uploads; later runs (--runs 2+) show the warm cost. The
 // SD-Turbo folder at its real size comes from tools/make-random-sd-turbo.ts. Timings on a
@@ -17,11 +18,12 @@ import { EngineError } from '../src/errors.ts';
 import { Device, getDevice } from '../src/gpu/device.ts';
 import { loadPipeline } from '../src/pipeline/index.ts';
 import type { GuidanceMode } from '../src/guidance/types.ts';
+import type { F16Mode } from '../src/ops/f16_policy.ts';
 
 interface StageRow { stage: string; ms: number; calls: number; counts: Record<string, number> }
 interface RunRow { run: number; totalMs: number; stages: StageRow[]; dispatchesPerUnetEval: number | null }
 
-const USAGE = 'usage: npm run bench -- e2e --model DIR [--size N] [--dtype f16|f32] [--steps N] [--runs N] [--negative TEXT] [--guidance MODE] [--no-robustness] [--json out.json]';
+const USAGE = 'usage: npm run bench -- e2e --model DIR [--size N] [--dtype f16|f32] [--steps N] [--runs N] [--negative TEXT] [--guidance MODE] [--f16 auto|native] [--no-robustness] [--json out.json]';
 
 export type E2EOptions = ReturnType<typeof options>;
 
@@ -31,7 +33,7 @@ export function options(argv: string[]) {
     options: {
       model: { type: 'string' }, size: { type: 'string' }, dtype: { type: 'string' }, steps: { type: 'string' },
       runs: { type: 'string' }, prompt: { type: 'string' }, negative: { type: 'string' }, guidance: { type: 'string' },
-      seed: { type: 'string' }, json: { type: 'string' }, 'no-robustness': { type: 'boolean' },
+      seed: { type: 'string' }, json: { type: 'string' }, 'no-robustness': { type: 'boolean' }, f16: { type: 'string' },
     },
   });
   if (!values.model) throw new EngineError(`e2e: --model DIR is required\n${USAGE}`);
@@ -43,8 +45,10 @@ export function options(argv: string[]) {
   };
   const dtype = values.dtype ?? 'f16';
   if (dtype !== 'f16' && dtype !== 'f32') throw new EngineError(`e2e: --dtype must be f16 or f32, got '${dtype}'`);
+  const f16 = values.f16 ?? 'auto';
+  if (f16 !== 'auto' && f16 !== 'native') throw new EngineError(`e2e: --f16 must be auto or native, got '${values.f16}'`);
   return {
-    model: values.model, size: int('size', values.size, undefined), dtype: dtype as 'f16' | 'f32',
+    f16: f16 as F16Mode, model: values.model, size: int('size', values.size, undefined), dtype: dtype as 'f16' | 'f32',
     steps: int('steps', values.steps, 1)!, runs: int('runs', values.runs, 1)!, seed: int('seed', values.seed, 1)!,
     prompt: values.prompt ?? 'a photograph of an astronaut riding a horse', negative: values.negative ?? null,
     guidance: values.guidance as GuidanceMode | undefined, json: values.json, noRobustness: values['no-robustness'] ?? false,
@@ -76,10 +80,10 @@ export async function e2e(o: E2EOptions, log: (line: string) => void = console.l
   const dev = o.noRobustness ? await Device.open({ disableRobustness: true }) : await getDevice();
   const probe = () => ({ ...dev.counters });
   const load0 = performance.now();
-  const pipe = loadPipeline(o.model, { dtype: o.dtype, device: dev });
+  const pipe = loadPipeline(o.model, { dtype: o.dtype, device: dev, f16: o.f16 });
   const loadMs = performance.now() - load0;
   const size = o.size;
-  const header = `# e2e ${o.model} ${size ? `${size}x${size}` : '(default size)'} ${o.dtype} steps ${o.steps} ` +
+  const header = `# e2e ${o.model} ${size ? `${size}x${size}` : '(default size)'} ${o.dtype}${o.dtype === 'f16' ? ` (f16 ${o.f16})` : ''} steps ${o.steps} ` +
     `guidance ${o.guidance ?? (o.negative ? 'nasa' : 'none')} on ${dev.adapterName}${dev.toggles.length ? ` [${dev.toggles.join(',')}]` : ''}`;
   log(header);
   log(`machine: ${os.cpus().length} cpus, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; load (open + configs) ${loadMs.toFixed(0)} ms`);
@@ -106,7 +110,7 @@ export async function e2e(o: E2EOptions, log: (line: string) => void = console.l
   }
   log(`\nend load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; columns: ${COLUMNS.map((c) => `${c[0]} = ${c[1]}`).join(', ')}`);
   const out = {
-    bench: 'e2e', model: o.model, size: size ?? null, dtype: o.dtype, steps: o.steps, guidance: o.guidance ?? (o.negative ? 'nasa' : 'none'),
+    bench: 'e2e', model: o.model, size: size ?? null, dtype: o.dtype, f16: o.f16, steps: o.steps, guidance: o.guidance ?? (o.negative ? 'nasa' : 'none'),
     adapter: dev.adapterName, toggles: dev.toggles, software: dev.isSoftware, cpus: os.cpus().length, loadavg: os.loadavg(),
     loadMs, runs, date: new Date().toISOString(),
   };

@@ -9,6 +9,7 @@
 #   kernels-norobust   the same with Dawn's disable_robustness toggle (ENGINE_DISABLE_ROBUSTNESS=1)
 #   model         a fresh random full-size SD-Turbo (tools/make-random-sd-turbo.ts) in a temp folder
 #   e2e-f16 / e2e-f16-norobust / e2e-f32   the e2e bench at SIZE^2, 2 runs (cold, warm), JSON
+#                 (f16 as --f16 native: measured as asked, whatever the f16 policy would pick)
 # Environment: SIZE (512), RUNS (2), QUICK (1: kernel benches --quick), KERNELS (list),
 # MODEL (an existing pipeline folder: skips the model step), KEEP_MODEL=1 (keep it),
 # T_SHORT / T_BENCH / T_MODEL / T_E2E (step limits in s: 60 / 240 / 300 / 300).
@@ -73,8 +74,8 @@ e2e() { # e2e NAME DTYPE [extra args]
   local name=$1 dt=$2; shift 2
   step "$name" "$T_E2E" "${tsx[@]}" bench/e2e.bench.ts --model "$model" --size "$SIZE" --dtype "$dt" --runs "$RUNS" --json "$out/$name.json" "$@"
 }
-e2e e2e-f16 f16
-e2e e2e-f16-norobust f16 --no-robustness
+e2e e2e-f16 f16 --f16 native
+e2e e2e-f16-norobust f16 --f16 native --no-robustness
 e2e e2e-f32 f32
 if [ -z "${MODEL:-}" ] && [ "${KEEP_MODEL:-0}" != 1 ]; then rm -rf "$model"; fi
 

@@ -51,7 +51,9 @@ export class TextToImagePipeline implements ImagePipeline {
       if (!dir) throw new EngineError(`${modelPath}: no ${t}/ folder; for a single-file checkpoint pass --config <diffusers folder> so the tokenizer comes from there`);
       return loadTokenizer(dir);
     });
-    const lo: LoadOptions = { dtype: opts.dtype, device: opts.device };
+    // f16 where it pays on the adapter (src/ops/f16_policy.ts); the SD family's weights fit
+    // in f32 wherever it runs (PixArt's T5-XXL and FLUX would not on a CPU-emulated adapter).
+    const lo: LoadOptions = { dtype: opts.dtype, device: opts.device, f16: opts.f16 ?? 'auto' };
     const encoders = encNames.map((n) => ClipTextEncoder.fromComponent(`${modelPath}/${n}`, comp(n), lo));
     const unet = UNet.fromComponent(`${modelPath}/unet`, comp('unet'), lo);
     const vae = Vae.fromComponent(`${modelPath}/vae`, comp('vae'), lo);

@@ -7,8 +7,9 @@ import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable, type HostArray } from '../../graph/run.ts';
 import type { WeightScope } from '../../io/store.ts';
-import { shapeStr } from '../../tensor/dtype.ts';
+import { byteSize, shapeStr } from '../../tensor/dtype.ts';
 import '../../ops/index.ts';
+import { computeDtype, type F16Mode } from '../../ops/f16_policy.ts';
 import { recordTaps } from '../nn.ts';
 
 /** A tensor in JS memory, row-major. Floats as Float32Array, ids as Int32Array. */
@@ -21,6 +22,8 @@ export interface LoadOptions {
   /** Weight variant to read (e.g. 'fp16' for `*.fp16.safetensors`); default: the plain file. */
   variant?: string;
   device?: Device;
+  /** How dtype 'f16' is honoured (src/ops/f16_policy.ts): 'native' (default) or 'auto' (f32 where f16 does not pay). */
+  f16?: F16Mode;
 }
 
 export interface RunOptions {
@@ -115,15 +118,15 @@ interface Compiled {
  */
 export class GraphCache {
   private entries = new Map<string, Promise<Compiled>>();
-  constructor(readonly dtype: Float, private readonly device: Promise<Device>, private readonly keep = 2) {}
+  constructor(readonly dtype: Float, private readonly device: Promise<Device>, private readonly keep = 2, readonly f16: F16Mode = 'native') {}
 
   static forOptions(opts: LoadOptions): GraphCache {
-    return new GraphCache(opts.dtype ?? 'f32', opts.device ? Promise.resolve(opts.device) : getDevice());
+    return new GraphCache(opts.dtype ?? 'f32', opts.device ? Promise.resolve(opts.device) : getDevice(), 2, opts.f16);
   }
 
   /** Another cache on the same device and dtype, keeping `keep` graphs. */
   sibling(keep: number): GraphCache {
-    return new GraphCache(this.dtype, this.device, keep);
+    return new GraphCache(this.dtype, this.device, keep, this.f16);
   }
 
   /** Compiles (once per key) the graph `build` records; `build` returns its outputs. */
@@ -136,13 +139,22 @@ export class GraphCache {
       this.entries.set(full, e);
       return e;
     }
-    e = (async () => {
-      const g = new Graph(dtype);
+    const record = (dt: Float) => {
+      const g = new Graph(dt);
       const taps = opts.debug ? recordTaps(g) : null;
       const outs = build(g);
       for (const [name, n] of Object.entries(outs)) g.output(name, n);
       if (taps) for (const [path, n] of taps) if (!g.outputs.has(`debug.${path}`)) g.output(`debug.${path}`, n);
-      const ex = await Executable.compile(await this.device, g);
+      return g;
+    };
+    e = (async () => {
+      const dev = await this.device;
+      const dt = computeDtype(dtype, dev, this.f16);
+      let g = record(dt);
+      // f32 instead of f16 doubles every tensor: keep f16 where one would pass the binding
+      // limit (SD-Turbo's 49408x1024 token embedding is 202 MB in f32 over lavapipe's 128 MiB).
+      if (dt !== dtype && g.nodes.some((n) => byteSize(n.shape, n.dtype) > dev.limits.maxStorageBufferBindingSize)) g = record(dtype);
+      const ex = await Executable.compile(dev, g);
       return { ex, outputs: [...g.outputs.keys()] };
     })();
     this.entries.set(full, e);
