@@ -14,6 +14,8 @@
 // VB (B rows aligned: TRANS_B ? K % 4 == 0 : N % 4 == 0) and VC (N % 4 == 0, vec4
 // stores); without them the REG variant reads scalars, clamped into bounds and masked.
 // SHARED reads scalars (VA/VB unset) and stores vec4 when VC.
+// Q8 (with TRANS_B, either variant): B is a q8_0 weight (kernels/lib/q8_0.wgsl),
+// dequantized as it is loaded; it never exists in f16/f32 in GPU memory.
 
 struct Params {
   M: u32, K: u32, N: u32, nb: u32,
@@ -28,10 +30,15 @@ struct Params {
 #else
 @group(0) @binding(1) var<storage, read> a: array<T>;
 #endif
+#if Q8
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+#include "lib/q8_0"
+#else
 #if VB
 @group(0) @binding(2) var<storage, read> b: array<V4>;
 #else
 @group(0) @binding(2) var<storage, read> b: array<T>;
+#endif
 #endif
 #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<T>;
@@ -94,14 +101,27 @@ fn ldA(base: u32, k: u32) -> vec4<f32> {
 }
 
 #if TRANS_B
-// B[n, k..k+3] (B stored [N, K]) where `base` = B offset of row n; zeros past K.
+// Where row n of B starts: its element offset, or with Q8 its first block.
+fn rowB(ob: u32, n: u32) -> u32 {
+#if Q8
+  return n * (p.K / 32u);
+#else
+  return ob + n * p.K;
+#endif
+}
+
+// B[n, k..k+3] (B stored [N, K]) where `base` = rowB(n); zeros past K.
 fn ldB(base: u32, k: u32) -> vec4<f32> {
+#if Q8
+  return q8Quad(base, k);
+#else
 #if VB
   return vec4<f32>(b[(base + k) / 4u]);
 #else
   let e = p.K - 1u;
   let v = vec4<f32>(f32(b[base + min(k, e)]), f32(b[base + min(k + 1u, e)]), f32(b[base + min(k + 2u, e)]), f32(b[base + min(k + 3u, e)]));
   return select(vec4<f32>(0.0), v, vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(p.K));
+#endif
 #endif
 }
 #else
@@ -133,10 +153,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ra3 = off.x + min(m0 + 3u, em) * p.K;
 #if TRANS_B
   let en = p.N - 1u;
-  let rb0 = off.y + min(n0, en) * p.K;
-  let rb1 = off.y + min(n0 + 1u, en) * p.K;
-  let rb2 = off.y + min(n0 + 2u, en) * p.K;
-  let rb3 = off.y + min(n0 + 3u, en) * p.K;
+  let rb0 = rowB(off.y, min(n0, en));
+  let rb1 = rowB(off.y, min(n0 + 1u, en));
+  let rb2 = rowB(off.y, min(n0 + 2u, en));
+  let rb3 = rowB(off.y, min(n0 + 3u, en));
 #endif
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
@@ -189,12 +209,16 @@ fn rdA(oa: u32, m: u32, k: u32) -> f32 {
 
 fn rdB(ob: u32, k: u32, n: u32) -> f32 {
   if (n >= p.N || k >= p.K) { return 0.0; }
+#if Q8
+  return q8At(n * (p.K / 32u), k);
+#else
 #if TRANS_B
   let i = ob + n * p.K + k;
 #else
   let i = ob + k * p.N + n;
 #endif
   return f32(b[i]);
+#endif
 }
 
 @compute @workgroup_size(16, 16)

@@ -33,6 +33,7 @@ export function unsqueezeConv1x1(s: WeightSource): WeightSource {
 /** 2-D transpose, materialised (only for small tensors). */
 export function transposed(s: WeightSource): WeightSource {
   if (s.shape.length !== 2) throw new EngineError(`${where(s)} has shape ${fmtShape(s.shape)}, expected a matrix to transpose`);
+  if (s.dtype === 'Q8_0') throw new EngineError(`${where(s)} is q8_0, whose blocks run along rows; it cannot be transposed`);
   const [r, c] = s.shape;
   const e = DTYPE_BYTES[s.dtype];
   const src = readAll(s);
