@@ -7,7 +7,7 @@ import { configClass } from '../io/configcheck.ts';
 import { isComponentDir, isPipelineDir, openComponent } from '../io/folder.ts';
 import { detectFamily } from '../io/names/checkpoint.ts';
 import { openModel, type ModelSource } from '../io/open.ts';
-import { DTYPE_BYTES, SafetensorsReader } from '../io/safetensors.ts';
+import { META_Q8_0, SafetensorsReader } from '../io/safetensors.ts';
 import { FileStore, type WeightStore } from '../io/store.ts';
 import { parseArgs } from './args.ts';
 
@@ -33,7 +33,7 @@ function rows(store: WeightStore): TensorRow[] {
 
 function part(name: string, architecture: string, store: WeightStore): Part {
   const tensors = rows(store);
-  const parameters = tensors.reduce((a, t) => a + t.bytes / DTYPE_BYTES[t.dtype as keyof typeof DTYPE_BYTES], 0);
+  const parameters = tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   return { name, architecture, parameters, bytes: tensors.reduce((a, t) => a + t.bytes, 0), tensors };
 }
 
@@ -109,7 +109,12 @@ export async function run(argv: string[]): Promise<void> {
   }
   const out: string[] = [`${path}: ${d.kind}, ${d.architecture}`, `parameters ${human(parameters)} (${parameters}), ${(bytes / 1e6).toFixed(2)} MB of weights`];
   if (d.configFrom) out.push(`configs: ${d.configFrom}`);
-  if (d.metadata && Object.keys(d.metadata).length) out.push(`metadata: ${JSON.stringify(d.metadata)}`);
+  if (d.metadata && Object.keys(d.metadata).length) {
+    // the q8_0 tensor list is long and repeated in the tensor rows below: count it only
+    const m = { ...d.metadata };
+    if (m[META_Q8_0]) m[META_Q8_0] = `(${Object.keys(JSON.parse(m[META_Q8_0])).length} q8_0 tensors)`;
+    out.push(`metadata: ${JSON.stringify(m)}`);
+  }
   if (d.ignored?.length) out.push(`${d.ignored.length} stored tensors unused by the model (e.g. ${d.ignored.slice(0, 4).join(', ')})`);
   for (const p of d.parts) {
     const dtypes = [...new Set(p.tensors.map((t) => t.dtype))].join('/');

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { DTypeConverter, isConvertible, type FloatDType, type OverflowReport } from './dtype.ts';
+import { Q8Quantizer, q8Decision, type QuantReport } from './quantize.ts';
 import { isComponentDir, isPipelineDir, openComponent, openPipeline, type Component } from './folder.ts';
 import type { Family } from './names/checkpoint.ts';
 import { DEFAULT_CHUNK_BYTES, SafetensorsReader, SafetensorsWriter, readChunks } from './safetensors.ts';
@@ -13,11 +14,11 @@ import { openSingleFile } from './singlefile.ts';
 import { FileStore, type WeightStore } from './store.ts';
 import { diffusersFamily, singleFilePlan, type OutTensor } from './tosingle.ts';
 
-export const DTYPE_ARG: Record<string, FloatDType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+export const DTYPE_ARG: Record<string, FloatDType | 'Q8_0'> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
 
 export interface ConvertOptions {
   to?: 'diffusers' | 'single-file' | 'same';
-  dtype?: FloatDType;
+  dtype?: FloatDType | 'Q8_0';  // Q8_0: 2-D Linear weights only (src/io/quantize.ts)
   config?: string;       // reference diffusers folder for single-file -> diffusers
   preset?: string;
   variant?: string;      // input variant to read from a diffusers folder
@@ -34,10 +35,13 @@ export interface FilePlan { path: string; tensors: OutTensor[]; metadata: Record
 export interface ConvertReport {
   files: string[]; tensors: number; bytesIn: number; bytesOut: number;
   overflows: OverflowReport[]; ignored: string[]; dropped: string[];
+  /** --dtype q8_0: error of each quantized tensor, and tensors kept because rows are not whole blocks. */
+  quantized?: QuantReport[]; notQuantized?: { tensor: string; why: string }[];
   family?: Family; configFrom?: string; notes: string[];
 }
 
-function outDType(t: OutTensor, want?: FloatDType) {
+function outDType(t: OutTensor, want?: FloatDType | 'Q8_0') {
+  if (want === 'Q8_0') return q8Decision(t).quantize ? 'Q8_0' : t.dtype;
   return want && isConvertible(t.dtype) ? want : t.dtype;
 }
 
@@ -74,17 +78,23 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
   const total = plans.reduce((a, p) => a + p.tensors.reduce((b, t) => b + t.parts.reduce((c, s) => c + s.byteLength, 0), 0), 0);
   let done = 0, bytesOut = 0, count = 0;
   const overflows: OverflowReport[] = [];
+  const quantized: QuantReport[] = [], notQuantized: { tensor: string; why: string }[] = [];
   for (const plan of plans) {
     const byName = new Map(plan.tensors.map((t) => [t.name, t]));
     const w = new SafetensorsWriter(plan.path, plan.tensors.map((t) => ({ name: t.name, dtype: outDType(t, opts.dtype), shape: t.shape })), plan.metadata);
     try {
       for (const decl of w.order) {
         const t = byName.get(decl.name)!;
-        const conv = isConvertible(t.dtype) && decl.dtype !== t.dtype ? new DTypeConverter(t.dtype, decl.dtype as FloatDType, t.name, t.shape) : null;
+        const q8 = decl.dtype === 'Q8_0' && isConvertible(t.dtype) ? new Q8Quantizer(t.dtype, t.name, t.shape) : null;
+        const conv = !q8 && isConvertible(t.dtype) && decl.dtype !== t.dtype ? new DTypeConverter(t.dtype, decl.dtype as FloatDType, t.name, t.shape) : null;
+        if (opts.dtype === 'Q8_0' && !q8) {
+          const d = q8Decision(t);
+          if (!d.quantize && d.why) notQuantized.push({ tensor: t.name, why: d.why });
+        }
         for (const part of t.parts) {
           if (part.dtype !== t.dtype) throw new EngineError(`${part.file}: '${part.name}' is ${part.dtype}, expected ${t.dtype} like the rest of '${t.name}'`);
-          for (const c of readChunks(part, chunk)) {
-            const o = conv ? conv.convert(c) : c;
+          for (const c of readChunks(part, q8 ? Q8Quantizer.chunkBytes(q8.from, chunk) : chunk)) {
+            const o = q8 ? q8.quantize(c) : conv ? conv.convert(c) : c;
             w.write(decl.name, o);
             bytesOut += o.length;
             done += c.length;
@@ -93,6 +103,7 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
         }
         if (w.current() === decl.name) throw new EngineError(`${plan.path}: tensor '${decl.name}' got fewer bytes than its shape needs`);
         if (conv && conv.overflow.count) overflows.push(conv.overflow);
+        if (q8) quantized.push(q8.report);
         count++;
       }
       w.close();
@@ -101,7 +112,8 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
       throw e;
     }
   }
-  return { files: plans.map((p) => p.path), tensors: count, bytesIn: total, bytesOut, overflows };
+  const q = opts.dtype === 'Q8_0' ? { quantized, notQuantized } : {};
+  return { files: plans.map((p) => p.path), tensors: count, bytesIn: total, bytesOut, overflows, ...q };
 }
 
 function singleToDiffusers(input: string, out: string, o: ConvertOptions): { plans: FilePlan[]; report: Partial<ConvertReport>; finish: () => void } {
