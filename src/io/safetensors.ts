@@ -31,7 +31,7 @@ export interface WeightSource {
   byteLength: number;
   stored?: string;       // name of the tensor in the file when it differs from `name`
   data?: Uint8Array;     // bytes already in memory (small derived tensors, e.g. a transpose); file is then only for errors
-  /** The bytes are these regions of `file` one after the other (e.g. halves swapped); byteOffset/byteLength span the first. */
+  /** The bytes are these regions of `file` one after the other (e.g. halves swapped); byteLength is their sum, byteOffset the first's. */
   segments?: { byteOffset: number; byteLength: number }[];
 }
 
