@@ -6,7 +6,8 @@ import { parseArgs } from './args.ts';
 
 const USAGE = `usage: npx tsx src/cli.ts convert <in> <out> [options]
 
-  <in>/<out>            a .safetensors file, or a diffusers folder (pipeline or component)
+  <in>/<out>            a .safetensors file, or a diffusers folder (pipeline or component);
+                        FLUX: a BFL single file (.safetensors or .gguf) <-> FluxTransformer2DModel folder
   --to <fmt>            diffusers | single-file (default: same format as <in>)
   --dtype <t>           f32 | f16 | bf16 for float tensors (integer tensors are kept);
                         q8_0: 2-D Linear weights become GGML Q8_0 blocks, the rest is kept
@@ -16,6 +17,8 @@ const USAGE = `usage: npx tsx src/cli.ts convert <in> <out> [options]
   --variant <v>         read the <v> weights of a diffusers folder (e.g. fp16)
   --out-variant <v>     name output weights <base>.<v>.safetensors (diffusers output)
   --ema                 single file: take the UNet from its EMA copy (model_ema.*)
+  --prefixed            FLUX -> single file: keys under model.diffusion_model. (default: bare
+                        BFL keys, as flux1-schnell.safetensors ships them)
   --drop-ema            same format: drop model_ema.* tensors
   --drop <prefix>       same format: drop tensors starting with <prefix> (repeatable)
   --chunk-mb <n>        read/write chunk size (default 8)
@@ -83,7 +86,7 @@ function q8Summary(r: ConvertReport): string[] {
 export async function run(argv: string[]): Promise<void> {
   const a = parseArgs('convert', argv, {
     to: { type: 'string' }, dtype: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
-    variant: { type: 'string' }, 'out-variant': { type: 'string' }, ema: { type: 'boolean' },
+    variant: { type: 'string' }, 'out-variant': { type: 'string' }, ema: { type: 'boolean' }, prefixed: { type: 'boolean' },
     'drop-ema': { type: 'boolean' }, drop: { type: 'string', multiple: true }, 'chunk-mb': { type: 'number' },
     force: { type: 'boolean' }, quiet: { type: 'boolean', alias: 'q' }, help: { type: 'boolean', alias: 'h' },
   });
@@ -100,7 +103,7 @@ export async function run(argv: string[]): Promise<void> {
     to: to as ConvertOptions['to'], dtype: dt ? DTYPE_ARG[dt] : undefined,
     config: a.opts.config as string | undefined, preset: a.opts.preset as string | undefined,
     variant: a.opts.variant as string | undefined, outVariant: a.opts['out-variant'] as string | undefined,
-    ema: !!a.opts.ema, dropEma: !!a.opts['drop-ema'], drop: a.opts.drop as string[] | undefined,
+    ema: !!a.opts.ema, prefixed: !!a.opts.prefixed, dropEma: !!a.opts['drop-ema'], drop: a.opts.drop as string[] | undefined,
     force: !!a.opts.force, chunkBytes: Math.floor(chunkMb * (1 << 20)),
     onProgress: !quiet && process.stderr.isTTY ? progressBar() : undefined,
   };

@@ -9,9 +9,11 @@ import { DTypeConverter, isConvertible, type FloatDType, type OverflowReport } f
 import { Q8Quantizer, q8Decision, type QuantReport } from './quantize.ts';
 import { isComponentDir, isPipelineDir, openComponent, openPipeline, type Component } from './folder.ts';
 import type { Family } from './names/checkpoint.ts';
-import { DEFAULT_CHUNK_BYTES, SafetensorsReader, SafetensorsWriter, readChunks } from './safetensors.ts';
+import { DEFAULT_CHUNK_BYTES, SafetensorsWriter, readChunks } from './safetensors.ts';
+import { fluxComponent, fluxToDiffusers, fluxToSingle } from './convert_flux.ts';
+import { isFluxFile, openWeightsFile } from './fluxfile.ts';
 import { openSingleFile } from './singlefile.ts';
-import { FileStore, type WeightStore } from './store.ts';
+import type { WeightStore } from './store.ts';
 import { diffusersFamily, singleFilePlan, type OutTensor } from './tosingle.ts';
 
 export const DTYPE_ARG: Record<string, FloatDType | 'Q8_0'> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
@@ -24,6 +26,7 @@ export interface ConvertOptions {
   variant?: string;      // input variant to read from a diffusers folder
   outVariant?: string;   // name output weights <base>.<variant>.safetensors
   ema?: boolean;         // single file: take the UNet from its EMA copy
+  prefixed?: boolean;    // FLUX -> single file: keys under model.diffusion_model.
   dropEma?: boolean;     // same format: drop model_ema.* keys
   drop?: string[];       // same format: drop keys with these prefixes
   force?: boolean;
@@ -159,9 +162,9 @@ function sameFormat(input: string, out: string, o: ConvertOptions): { plans: Fil
     return !drop;
   };
   if (fs.statSync(input).isFile()) {
-    const r = SafetensorsReader.open(input);
-    const plan = storePlan(new FileStore(r), out, keep);
-    plan.metadata = r.metadata;
+    const w = openWeightsFile(input);
+    const plan = storePlan(w.store, out, keep);
+    plan.metadata = w.format === 'gguf' ? { format: 'pt' } : w.metadata;
     return { plans: [plan], dropped, finish: () => {} };
   }
   const comps: Component[] = isPipelineDir(input) ? Object.values(openPipeline(input, { variant: o.variant }).components)
@@ -200,6 +203,18 @@ export function convert(input: string, output: string, o: ConvertOptions = {}): 
   }
   if (isFile && to !== 'diffusers' && fs.existsSync(output) && !o.force) throw new EngineError(`${output}: exists (use --force to overwrite)`);
   if (to === 'single-file' && fs.existsSync(output) && !o.force) throw new EngineError(`${output}: exists (use --force to overwrite)`);
+  if (to === 'diffusers' && isFluxFile(input)) {
+    const f = fluxToDiffusers(input, output, { config: o.config });
+    prepareOutDir(output, o.force);
+    const r = writePlans([{ path: f.plan.file, tensors: f.plan.tensors, metadata: f.plan.metadata }], o);
+    fs.writeFileSync(path.join(output, 'config.json'), JSON.stringify(f.config, null, 2) + '\n');
+    return { ...r, ignored: [], dropped: [], configFrom: f.configFrom, notes: [] };
+  }
+  const flux = to === 'single-file' ? fluxComponent(input, o.variant) : null;
+  if (flux) {
+    const p = fluxToSingle(flux, output, o.prefixed);
+    return { ...writePlans([{ path: p.file, tensors: p.tensors, metadata: p.metadata }], o), ignored: [], dropped: [], notes: [] };
+  }
   if (to === 'diffusers') {
     const { plans, report, finish } = singleToDiffusers(input, output, o);
     const r = writePlans(plans, o);
