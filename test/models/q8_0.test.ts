@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { convert } from '../../src/io/convert.ts';
 import { SafetensorsReader } from '../../src/io/safetensors.ts';
-import { PixArt, UNet, type HostTensor } from '../../src/models/index.ts';
+import { openFluxFile } from '../../src/io/fluxfile.ts';
+import { Flux, PixArt, UNet, type HostTensor } from '../../src/models/index.ts';
 import { get, loadCase, unetInputs } from './fixtures.ts';
 
 const lines: string[] = [];
@@ -75,6 +76,39 @@ test('pixart transformer with q8_0 linear weights, f32 and f16', async () => {
     } finally {
       m.destroy();
     }
+  }
+});
+
+test('flux-transformer with q8_0 linear weights: diffusers folder, and a BFL single file -> GGUF Q8_0', async () => {
+  const c = loadCase('flux-transformer');
+  const x = {
+    hidden_states: get(c, 'hidden_states'), encoder_hidden_states: get(c, 'encoder_hidden_states'),
+    pooled_projections: get(c, 'pooled_projections'), timestep: get(c, 'timestep'), img_ids: get(c, 'img_ids'), txt_ids: get(c, 'txt_ids'),
+  };
+  const dir = quantized(c.modelDir, 'flux-transformer');
+  for (const dtype of ['f32', 'f16'] as const) {
+    const m = Flux.load(dir, { dtype });
+    try {
+      const e = errors((await m.forward(x)).sample, get(c, 'sample'));
+      lines.push(`flux-transformer q8_0 ${dtype}: max |diff| ${e.max.toExponential(2)} (${(e.rel * 100).toFixed(2)}% of max |out|), mean ${e.mean.toExponential(2)}`);
+      assert.ok(e.rel <= MAX_REL, lines[lines.length - 1]);
+    } finally {
+      m.destroy();
+    }
+  }
+  // The same model as people download it: one BFL file, quantized in the same format
+  // (fused qkv / linear1 rows are whole blocks, so the split views read q8_0 directly).
+  const bfl = path.join(tmp, 'flux-bfl.safetensors');
+  convert(c.modelDir, bfl, { to: 'single-file', dtype: 'Q8_0' });
+  const f = openFluxFile(bfl, { config: c.modelDir });
+  assert.is(f.store.source('single_transformer_blocks.0.attn.to_q.weight').dtype, 'Q8_0');
+  const m = Flux.fromComponent(bfl, f);
+  try {
+    const e = errors((await m.forward(x)).sample, get(c, 'sample'));
+    lines.push(`flux-transformer BFL q8_0 single file f32: max |diff| ${e.max.toExponential(2)}, mean ${e.mean.toExponential(2)}`);
+    assert.ok(e.rel <= MAX_REL, lines[lines.length - 1]);
+  } finally {
+    m.destroy();
   }
 });
 
