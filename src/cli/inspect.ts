@@ -6,6 +6,8 @@ import { EngineError } from '../errors.ts';
 import { configClass } from '../io/configcheck.ts';
 import { isComponentDir, isPipelineDir, openComponent } from '../io/folder.ts';
 import { detectFamily } from '../io/names/checkpoint.ts';
+import { openFluxFile, openWeightsFile } from '../io/fluxfile.ts';
+import { isBflFlux, isDiffusersFlux } from '../io/names/flux.ts';
 import { openModel, type ModelSource } from '../io/open.ts';
 import { META_Q8_0, SafetensorsReader } from '../io/safetensors.ts';
 import { FileStore, type WeightStore } from '../io/store.ts';
@@ -41,6 +43,8 @@ function part(name: string, architecture: string, store: WeightStore): Part {
 export function guessArchitecture(names: string[]): string {
   const has = (n: string) => names.includes(n);
   const any = (p: string) => names.some((n) => n.startsWith(p));
+  if (isBflFlux(names)) return 'FLUX transformer, BFL layout';
+  if (isDiffusersFlux(names)) return 'FluxTransformer2DModel';
   if (any('model.diffusion_model.')) {
     try { return `single-file ${detectFamily(names, '')} checkpoint`; } catch (e) { return (e as Error).message.replace(/^: /, ''); }
   }
@@ -60,8 +64,10 @@ function describe(path: string, opts: Record<string, unknown>): { kind: string; 
   if (!st) throw new EngineError(`${path}: no such file or folder`);
   const mopts = { variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined };
   if (st.isFile()) {
+    const w = openWeightsFile(path);
+    const arch = guessArchitecture(w.store.names());
+    if (w.format === 'gguf' || arch.startsWith('FLUX')) return describeFlux(path, arch, w, mopts.config);
     const r = SafetensorsReader.open(path);
-    const arch = guessArchitecture(r.names());
     if (!arch.startsWith('single-file')) {
       if (mopts.config || mopts.preset) throw new EngineError(`${path}: --config/--preset apply to single-file checkpoints; this file is ${arch}`);
       return { kind: 'file', architecture: arch, parts: [part('file', arch, new FileStore(r))], metadata: r.metadata };
@@ -86,6 +92,22 @@ function describe(path: string, opts: Record<string, unknown>): { kind: string; 
     return { kind: 'component', architecture: arch, parts: [part(c.name, arch, c.store)] };
   }
   throw new EngineError(`${path}: a folder without model_index.json or config.json; expected a diffusers pipeline or component folder`);
+}
+
+// A GGUF file or a BFL FLUX single file: what is stored, and (when it is a FLUX
+// transformer whose config is known) the FluxTransformer2DModel it loads as, each row
+// naming the stored tensor it reads (`<- double_blocks.0.img_attn.qkv.weight`).
+function describeFlux(path: string, arch: string, w: ReturnType<typeof openWeightsFile>, config?: string) {
+  const stored = part('file', arch, w.store);
+  const kind = w.format === 'gguf' ? 'gguf' : 'single-file';
+  if (!arch.startsWith('FLUX')) return { kind, architecture: arch, parts: [stored], metadata: w.metadata };
+  try {
+    const f = openFluxFile(path, { config });
+    return { kind, architecture: `${arch} (FluxTransformer2DModel)`, parts: [part('transformer', 'FluxTransformer2DModel', f.store)], metadata: w.metadata, configFrom: f.configFrom };
+  } catch (e) {
+    if (!(e instanceof EngineError) || config) throw e;
+    return { kind, architecture: `${arch}; not loadable as is: ${e.message}`, parts: [stored], metadata: w.metadata };
+  }
 }
 
 function modelParts(m: ModelSource): Part[] {
