@@ -112,16 +112,12 @@ fn rowB(ob: u32, n: u32) -> u32 {
 
 // B[n, k..k+3] (B stored [N, K]) where `base` = rowB(n); zeros past K.
 fn ldB(base: u32, k: u32) -> vec4<f32> {
-#if Q8
-  return q8Quad(base, k);
-#else
 #if VB
   return vec4<f32>(b[(base + k) / 4u]);
 #else
   let e = p.K - 1u;
   let v = vec4<f32>(f32(b[base + min(k, e)]), f32(b[base + min(k + 1u, e)]), f32(b[base + min(k + 2u, e)]), f32(b[base + min(k + 3u, e)]));
   return select(vec4<f32>(0.0), v, vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(p.K));
-#endif
 #endif
 }
 #else
@@ -162,6 +158,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
+#if Q8
+  // q8_0 B, a block (32 k) at a time: the dot products of the raw quants are summed over
+  // the block, then scaled once by each row's block scale.
+  for (var k = 0u; k < p.K; k += 32u) {
+    let blk = k / 32u;
+    var t0 = vec4<f32>(0.0);
+    var t1 = vec4<f32>(0.0);
+    var t2 = vec4<f32>(0.0);
+    var t3 = vec4<f32>(0.0);
+    for (var j = 0u; j < 32u; j += 4u) {
+      let a0 = ldA(ra0, k + j);
+      let a1 = ldA(ra1, k + j);
+      let a2 = ldA(ra2, k + j);
+      let a3 = ldA(ra3, k + j);
+      let w0 = q8Quad(rb0 + blk, j);
+      let w1 = q8Quad(rb1 + blk, j);
+      let w2 = q8Quad(rb2 + blk, j);
+      let w3 = q8Quad(rb3 + blk, j);
+      t0 += vec4<f32>(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+      t1 += vec4<f32>(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+      t2 += vec4<f32>(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+      t3 += vec4<f32>(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
+    }
+    let s = vec4<f32>(q8Scale(rb0 + blk), q8Scale(rb1 + blk), q8Scale(rb2 + blk), q8Scale(rb3 + blk));
+    c0 += t0 * s;
+    c1 += t1 * s;
+    c2 += t2 * s;
+    c3 += t3 * s;
+  }
+#else
   for (var k = 0u; k < p.K; k += 4u) {
     let a0 = ldA(ra0, k);
     let a1 = ldA(ra1, k);
@@ -187,6 +213,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
 #endif
   }
+#endif
   let oc = gid.z * p.M * p.N;
   store(oc, m0, n0, c0);
   store(oc, m0 + 1u, n0, c1);

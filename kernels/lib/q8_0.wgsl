@@ -18,16 +18,15 @@ fn q8Bytes4(w: u32) -> vec4<f32> {
   return vec4<f32>(vec4<i32>(bitcast<i32>(w << 24u), bitcast<i32>(w << 16u), bitcast<i32>(w << 8u), bitcast<i32>(w)) >> vec4<u32>(24u));
 }
 
-// Weights [k, k+4) of the row whose first block is `row0` (k % 4 == 0, K % 32 == 0).
-fn q8Quad(row0: u32, k: u32) -> vec4<f32> {
-  let blk = row0 + k / 32u;
-  let h = 17u * blk + 1u + (k % 32u) / 2u;
+// The quants j .. j+3 of block `blk` (j % 4 == 0), unscaled.
+fn q8Quad(blk: u32, j: u32) -> vec4<f32> {
+  let h = 17u * blk + 1u + j / 2u;
   // The 4 bytes are halves h, h+1: one word when h is even, two otherwise (the second
   // read repeats the first word when h is even, so nothing past the block is touched).
   let lo = b[h >> 1u];
   let hi = b[(h >> 1u) + (h & 1u)];
   let w = select((lo >> 16u) | (hi << 16u), lo, (h & 1u) == 0u);
-  return q8Bytes4(w) * q8Scale(blk);
+  return q8Bytes4(w);
 }
 
 // One weight: row whose first block is `row0`, column k.
