@@ -4,7 +4,8 @@ import { matmul, linear, MATMUL_VARIANTS } from '../../src/ops/matmul.ts';
 import { matmul as ref } from '../../src/ref/matmul.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
-import { rand, roundF16, runGraph } from '../util/gpu.ts';
+import { device, rand, roundF16, runGraph } from '../util/gpu.ts';
+import { Executable } from '../../src/graph/run.ts';
 import { linearQ8 } from '../../src/ref/matmul.ts';
 import { dequantizeQ8_0, quantizeQ8_0 } from '../../src/tensor/q8_0.ts';
 import { memorySource } from '../../src/io/views.ts';
@@ -107,6 +108,19 @@ test('q8_0 blocks: GGML quantization, and the two CPU decoders agree', () => {
   for (let i = 0; i < w.length; i++) assert.ok(Math.abs(deq[i] - w[i]) <= 1 / 127 / 2 + 1e-3, `|w - deq| at ${i}`);
   const xin = rand(3 * 64, 10);
   assertClose('linearQ8 vs dequantize + matmul', linearQ8(xin, 3, 64, blocks, 4), ref(xin, [3, 64], deq, [4, 64], true), 1e-5);
+});
+
+test('validate mode reads a q8_0 weight back dequantized and checks the q8_0 linear', async () => {
+  const g = new Graph('f32');
+  const blocks = quantizeQ8_0(rand(8 * 64, 11));
+  g.output('y', linear(g.input('x', [3, 64]), g.weight(memorySource('w', 'Q8_0', [8, 64], blocks), 'q8_0'), null));
+  const ex = await Executable.compile(await device(), g, { validate: true });
+  try {
+    assert.is(ex.memory.weights, 8 * 2 * 34); // blocks, not 8 x 64 floats
+    await ex.run({ x: rand(3 * 64, 12) }); // throws if the GPU result diverges from the reference
+  } finally {
+    ex.destroy();
+  }
 });
 
 test('q8_0 weight with rows that are not whole blocks fails at build time', () => {
