@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { checkConfig, configClass } from './configcheck.ts';
 import { readJsonObject } from './folder.ts';
-import { GgufReader, GgufStore } from './gguf.ts';
+import { GgufReader } from './gguf.ts';
 import { FluxBflStore, fluxConfigFromShapes, isBflFlux } from './names/flux.ts';
 import { SafetensorsReader } from './safetensors.ts';
 import { FileStore, type WeightStore } from './store.ts';
@@ -18,7 +18,7 @@ export function openWeightsFile(file: string): { store: WeightStore; metadata: R
     const r = GgufReader.open(file);
     const metadata: Record<string, string> = {};
     for (const [k, v] of r.metadata) if (typeof v !== 'object') metadata[k] = String(v);
-    return { store: new GgufStore(r), metadata, format: 'gguf' };
+    return { store: new FileStore(r), metadata, format: 'gguf' };
   }
   const r = SafetensorsReader.open(file);
   return { store: new FileStore(r), metadata: r.metadata, format: 'safetensors' };

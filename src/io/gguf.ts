@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { EngineError } from '../errors.ts';
 import { QK8_0, Q8_0_BLOCK_BYTES } from '../tensor/q8_0.ts';
 import { openOrFail, type SourceDType, type WeightSource } from './safetensors.ts';
-import { fmtShape, type WeightStore } from './store.ts';
+import { fmtShape } from './store.ts';
 
 /** ggml_type ids -> names (ggml.h), for the error on the types the engine cannot read. */
 export const GGML_TYPES: Record<number, string> = {
@@ -177,19 +177,4 @@ function readInfo(c: Cursor, i: number): GgufTensorInfo {
     bytes = (n / QK8_0) * Q8_0_BLOCK_BYTES;
   } else if (dtype) bytes = n * (dtype === 'F32' ? 4 : 2);
   return { name, type, dtype, shape, offset, bytes };
-}
-
-/** All tensors of a GGUF file, by their stored names. */
-export class GgufStore implements WeightStore {
-  readonly reader: GgufReader;
-  constructor(pathOrReader: string | GgufReader) {
-    this.reader = typeof pathOrReader === 'string' ? GgufReader.open(pathOrReader) : pathOrReader;
-  }
-  has(name: string): boolean { return this.reader.has(name); }
-  source(name: string): WeightSource {
-    if (!this.reader.has(name)) throw new EngineError(`missing tensor '${name}' in ${this.describe()}`);
-    return this.reader.source(name);
-  }
-  names(): string[] { return this.reader.names(); }
-  describe(): string { return this.reader.path; }
 }
