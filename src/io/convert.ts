@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { DTypeConverter, isConvertible, type FloatDType, type OverflowReport } from './dtype.ts';
 import { Q8Quantizer, q8Decision, type QuantReport } from './quantize.ts';
+import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, QK8_0 } from '../tensor/q8_0.ts';
 import { isComponentDir, isPipelineDir, openComponent, openPipeline, type Component } from './folder.ts';
 import type { Family } from './names/checkpoint.ts';
 import { DEFAULT_CHUNK_BYTES, SafetensorsWriter, readChunks } from './safetensors.ts';
@@ -45,7 +46,13 @@ export interface ConvertReport {
 
 function outDType(t: OutTensor, want?: FloatDType | 'Q8_0') {
   if (want === 'Q8_0') return q8Decision(t).quantize ? 'Q8_0' : t.dtype;
-  return want && isConvertible(t.dtype) ? want : t.dtype;
+  return want && (isConvertible(t.dtype) || t.dtype === 'Q8_0') ? want : t.dtype; // q8_0 -> float: dequantized
+}
+
+/** Whole q8_0 blocks -> their values as F32 bytes. */
+function dequantizeChunk(c: Uint8Array): Uint8Array {
+  const v = dequantizeQ8_0(c, (c.length / Q8_0_BLOCK_BYTES) * QK8_0);
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
 function storePlan(store: WeightStore, file: string, keep: (n: string) => boolean = () => true): FilePlan {
@@ -89,7 +96,9 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
       for (const decl of w.order) {
         const t = byName.get(decl.name)!;
         const q8 = decl.dtype === 'Q8_0' && isConvertible(t.dtype) ? new Q8Quantizer(t.dtype, t.name, t.shape) : null;
-        const conv = !q8 && isConvertible(t.dtype) && decl.dtype !== t.dtype ? new DTypeConverter(t.dtype, decl.dtype as FloatDType, t.name, t.shape) : null;
+        const deq = t.dtype === 'Q8_0' && decl.dtype !== 'Q8_0';
+        const from = deq ? 'F32' : t.dtype;
+        const conv = !q8 && isConvertible(from) && decl.dtype !== from ? new DTypeConverter(from, decl.dtype as FloatDType, t.name, t.shape) : null;
         if (opts.dtype === 'Q8_0' && !q8) {
           const d = q8Decision(t);
           if (!d.quantize && d.why) notQuantized.push({ tensor: t.name, why: d.why });
@@ -97,7 +106,8 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
         for (const part of t.parts) {
           if (part.dtype !== t.dtype) throw new EngineError(`${part.file}: '${part.name}' is ${part.dtype}, expected ${t.dtype} like the rest of '${t.name}'`);
           for (const c of readChunks(part, q8 ? Q8Quantizer.chunkBytes(q8.from, chunk) : chunk)) {
-            const o = q8 ? q8.quantize(c) : conv ? conv.convert(c) : c;
+            const v = deq ? dequantizeChunk(c) : c;
+            const o = q8 ? q8.quantize(v) : conv ? conv.convert(v) : v;
             w.write(decl.name, o);
             bytesOut += o.length;
             done += c.length;

@@ -12,6 +12,7 @@ import { run as inspectCli } from '../../src/cli/inspect.ts';
 import { convert } from '../../src/io/convert.ts';
 import { META_Q8_0, readAll, SafetensorsReader } from '../../src/io/safetensors.ts';
 import { FileStore } from '../../src/io/store.ts';
+import { toFloat32 } from '../../src/io/dtype.ts';
 import { GGML, writeGguf } from './gguf_writer.ts';
 import { FIX, scratch } from './helpers.ts';
 import { rejects } from '../models/fixtures.ts';
@@ -48,6 +49,14 @@ test('convert --dtype q8_0: report, metadata, the kept tensor named', () => {
   assert.is(st.source('transformer_blocks.0.attn.to_q.weight').dtype, 'Q8_0');
   assert.is(st.source('transformer_blocks.0.attn.to_q.bias').dtype, 'F32');
   assert.ok(fs.existsSync(path.join(out, 'config.json')));
+  // and back to f32: the blocks dequantized, everything else untouched
+  const f32 = path.join(dir, 'flux-deq');
+  convert(out, f32, { dtype: 'F32' });
+  const back = SafetensorsReader.open(path.join(f32, 'model.safetensors'));
+  assert.is(back.metadata[META_Q8_0], undefined);
+  const w = back.source('transformer_blocks.0.attn.to_q.weight');
+  assert.is(w.dtype, 'F32');
+  assert.equal(Array.from(toFloat32(w)), Array.from(toFloat32(st.source('transformer_blocks.0.attn.to_q.weight'))));
 });
 
 test('FLUX: diffusers -> BFL single file -> diffusers gives identical files', async () => {
