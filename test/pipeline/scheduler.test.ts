@@ -1,6 +1,7 @@
 // Schedulers vs the sd21-turbo-tiny fixture (recorded Euler schedules and every step's UNet
 // input/output/latents of the real StableDiffusionPipeline), numpy's timestep arithmetic
-// (values printed by numpy, see each test), the other classes' formulas, and config errors.
+// (values printed by numpy, see each test), the other classes' formulas (diffusers' own DDPM / DDIM /
+// LCM numbers are in scheduler_reference.test.ts), and config errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
