@@ -17,7 +17,7 @@ for (const c of CASES) {
   test(`${what} matches diffusers 0.31.0`, () => {
     const s = createScheduler({ _class_name: c.className, ...c.config }, 'reference', { steps: c.steps ?? c.timesteps!.length, timesteps: c.timesteps });
     assert.equal([...s.timesteps], c.got_timesteps, 'timesteps');
-    let x = Float32Array.from(SAMPLE);
+    let x: Float32Array = Float32Array.from(SAMPLE);
     let worst = 0, draws = 0;
     const check = (label: string, got: Float32Array, want: number[]) => {
       assert.is(got.length, want.length, label);
