@@ -23,15 +23,13 @@ import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable } from '../../graph/run.ts';
 import { toFloat32 } from '../../io/dtype.ts';
-import { openComponent } from '../../io/folder.ts';
 import { DTYPE_BYTES, type WeightSource } from '../../io/safetensors.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { add } from '../../ops/index.ts';
 import { recordTaps } from '../nn.ts';
 import { t5Config, type T5Config } from '../pixart_configs.ts';
 import { maskBias, positionBias, T5EncoderModel } from '../t5.ts';
 import { allFinite, runF16OrF32 } from './f16.ts';
-import { checkInputs, GraphCache, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface T5LoadOptions extends LoadOptions {
   /** Most weight bytes one block graph may hold (default 1 GiB; at least one block). */
@@ -76,15 +74,12 @@ export class T5Encoder {
   }
 
   static load(dir: string, opts: T5LoadOptions = {}): T5Encoder {
-    return T5Encoder.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return T5Encoder.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: T5LoadOptions = {}): T5Encoder {
-    const config = t5Config(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new T5EncoderModel(ws, config);
+  static fromComponent(where: string, comp: Component, opts: T5LoadOptions = {}): T5Encoder {
     // A full T5 (encoder-decoder) folder: only the encoder is used.
-    warnUnused(ws, where, [/^decoder\./, /^lm_head\./]);
+    const { model, config } = buildModel(where, comp, t5Config, T5EncoderModel, [/^decoder\./, /^lm_head\./]);
     return new T5Encoder(model, config, opts);
   }
 

@@ -8,13 +8,11 @@
 // The stages that needed f32 are remembered for the next call of the same shape.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { vaeConfig, type VaeConfig } from '../configs.ts';
 import { latentsToZ, zToLatents } from '../latents.ts';
 import { AutoencoderKL } from '../vae.ts';
 import { allFinite, runF16OrF32 } from './f16.ts';
-import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export type VaeMethod = 'encode' | 'decode';
 
@@ -35,15 +33,12 @@ export class Vae {
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): Vae {
-    return Vae.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return Vae.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Vae {
-    const config = vaeConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new AutoencoderKL(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): Vae {
+    const { model, config } = buildModel(where, comp, vaeConfig, AutoencoderKL);
     return new Vae(model, config, opts);
   }
 
