@@ -4,7 +4,7 @@
 // [8, 100000] 6.0 vs 7.6 ms). Chosen by src/ops/variant.ts; `variant` forces one (tests run both).
 import { badShapes, type Node } from '../graph/graph.ts';
 import { grid1d } from '../gpu/facts.ts';
-import { defineOp, u32, type KernelCall } from './registry.ts';
+import { defineOp, u32, type EncodeContext, type KernelCall, type Operand, type Param } from './registry.ts';
 import { checkVariant, variantFor, type RowVariant } from './variant.ts';
 
 const WG = 256, ROW_WG = 64;
@@ -16,20 +16,24 @@ export function softmax(x: Node, opts: { variant?: RowVariant } = {}): Node {
   return x.graph.add('softmax', [x], x.shape, x.dtype, { variant: opts.variant });
 }
 
+/**
+ * The one dispatch of a row-wise op (softmax, layer_norm, rms_norm) over `rows` rows, in the
+ * variant the policy picks: 'wg' a workgroup of WG per row, 'row' an invocation per row.
+ */
+export function rowWiseCall(op: 'softmax' | 'layer_norm' | 'rms_norm', n: Node, ctx: EncodeContext, rows: number,
+  defines: Record<string, boolean | number>, buffers: Operand[], params: Param[]): KernelCall {
+  const row = variantFor(op, ctx, n.attrs.variant) === 'row';
+  return {
+    kernel: row ? { name: op, defines: { ...defines, ROW: true }, constants: { WG: ROW_WG } } : { name: op, defines: { ...defines, WG } },
+    buffers, params, grid: grid1d(row ? Math.ceil(rows / ROW_WG) : rows),
+  };
+}
+
 defineOp({
   name: 'softmax',
   encode(n, ctx) {
     const len = n.dim(-1), rows = n.numel / Math.max(1, len);
-    const row = variantFor('softmax', ctx, n.attrs.variant) === 'row';
-    const kernel: KernelCall['kernel'] = row
-      ? { name: 'softmax', defines: { ROW: true }, constants: { WG: ROW_WG } }
-      : { name: 'softmax', defines: { WG } };
-    return [{
-      kernel,
-      buffers: [n.inputs[0], n],
-      params: [u32(rows), u32(len)],
-      grid: grid1d(row ? Math.ceil(rows / ROW_WG) : rows),
-    }];
+    return [rowWiseCall('softmax', n, ctx, rows, {}, [n.inputs[0], n], [u32(rows), u32(len)])];
   },
   async ref(n, [x]) {
     const { softmax } = await import('../ref/softmax.ts');
