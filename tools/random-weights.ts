@@ -56,7 +56,7 @@ export function writeRandomComponent(dir: string, file: string, config: Record<s
       const n = d.shape.reduce((a, b) => a * b, 1);
       params += n;
       const fanIn = d.shape.length > 1 ? d.shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-      const isNorm = /norm\w*\.weight$|layer_norm\.weight$/.test(d.name);
+      const isNorm = /norm\w*\.weight$/.test(d.name);
       const amp = d.name.endsWith('.bias') || isNorm ? 0 : Math.sqrt(3 / fanIn);
       const len = Math.min(n, 1 << 20);
       const vals = new Float32Array(len), bits = new Uint32Array(vals.buffer), chunk = new Uint16Array(len);
