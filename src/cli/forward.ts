@@ -23,15 +23,19 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
                            with --guidance nasa: negative_encoder_hidden_states, negative_encoder_attention_mask
+                         FluxTransformer2DModel: hidden_states (packed), encoder_hidden_states, pooled_projections,
+                           timestep (sigma), img_ids, txt_ids, guidance (guidance_embeds only); with --guidance
+                           nasa: negative_encoder_hidden_states, negative_txt_ids (optional, default zeros)
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
                          hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
-                         T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included)
+                         T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
+                         FLUX: sample (packed velocity)
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
   --dtype D            f32 (default) | f16 compute
   --variant V          read <weights>.<V>.safetensors (e.g. fp16)
-  --guidance nasa      UNet, PixArt: NASA negative-prompt cross-attention
+  --guidance nasa      UNet, PixArt, FLUX: NASA negative-prompt attention
   --alpha A            NASA alpha: a number, or JSON {"default":0.2,"down":0.1,"mid":0.2,"up":0.3,"layers":[...]}
                        (PixArt: default 0.5)
   --debug              also write intermediates as debug.<module path>
@@ -56,7 +60,7 @@ export async function run(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
   const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
-  if (guidance && m.kind !== 'unet' && m.kind !== 'pixart') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel and PixArtTransformer2DModel, ${dir} holds ${m.model.className}`);
+  if (guidance && m.kind !== 'unet' && m.kind !== 'pixart' && m.kind !== 'flux') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel, PixArtTransformer2DModel and FluxTransformer2DModel, ${dir} holds ${m.model.className}`);
   if (guidance && Number.isNaN(guidance.alpha)) {
     if (m.kind !== 'pixart') throw new EngineError('forward: --guidance nasa needs --alpha');
     guidance.alpha = PIXART_DEFAULT_ALPHA;
@@ -68,7 +72,7 @@ export async function run(argv: string[]): Promise<void> {
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
   else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
-  else if (m.kind === 'pixart') out = await m.model.forward(inputs as any, { guidance, debug });
+  else if (m.kind === 'pixart' || m.kind === 'flux') out = await m.model.forward(inputs as any, { guidance, debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeHostTensors(opts.out as string, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
@@ -111,7 +115,7 @@ function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string)
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
   if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
-  if (m.kind === 'pixart') return m.model.signature(guided);
+  if (m.kind === 'pixart' || m.kind === 'flux') return m.model.signature(guided);
   return m.model.signature(method as 'encode' | 'decode');
 }
 

@@ -10,8 +10,8 @@ import type { Node } from '../graph/graph.ts';
 
 /** Where a cross-attention layer sits, numbered in forward order across the model. */
 export interface CrossAttnSite {
-  /** UNet part, or 'blocks' for a DiT's transformer_blocks (PixArt). */
-  part: 'down' | 'mid' | 'up' | 'blocks';
+  /** UNet part, 'blocks' for a DiT's transformer_blocks (PixArt), or FLUX's double / single stream blocks. */
+  part: 'down' | 'mid' | 'up' | 'blocks' | 'double' | 'single';
   /** Index of the block within its part (0 for the mid block). */
   block: number;
   /** Position among all cross-attention layers of the model, in forward order. */
@@ -32,6 +32,9 @@ export type LayerSchedule = number | {
   up?: number;
   /** Every block of a DiT (PixArt's transformer_blocks). */
   blocks?: number;
+  /** FLUX's double-stream (transformer_blocks) and single-stream blocks. */
+  double?: number;
+  single?: number;
   layers?: (number | null)[];
 };
 

@@ -112,22 +112,23 @@ export class AdaLayerNormSingle {
 
 // ---- caption projection, feed-forward, block ----------------------------------------------
 
-/** PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2. */
+/** PixArtAlphaTextProjection: linear_1 -> GELU(tanh) (act_fn 'gelu_tanh', or FLUX's 'silu') -> linear_2. */
 export class PixArtAlphaTextProjection {
   readonly linear_1: Linear;
   readonly linear_2: Linear;
-  constructor(ws: WeightScope, inFeatures: number, hidden: number) {
+  constructor(ws: WeightScope, inFeatures: number, hidden: number, readonly act: 'gelu_tanh' | 'silu' = 'gelu_tanh') {
     this.linear_1 = new Linear(ws.sub('linear_1'), inFeatures, hidden);
     this.linear_2 = new Linear(ws.sub('linear_2'), hidden, hidden);
   }
   // x [B, M, caption_channels] -> [B, M, D]
   forward(x: Node): Node {
-    return this.linear_2.forward(geluTanh(this.linear_1.forward(x)));
+    const h = this.linear_1.forward(x);
+    return this.linear_2.forward(this.act === 'silu' ? silu(h) : geluTanh(h));
   }
 }
 
-/** FeedForward, activation_fn 'gelu-approximate', mult 4: net = [GELU(proj), Dropout, Linear]. */
-class FeedForward {
+/** FeedForward, activation_fn 'gelu-approximate' (FLUX: 'gelu-tanh-approximate'), mult 4: net = [GELU(proj), Dropout, Linear]. */
+export class FeedForward {
   readonly net: [{ proj: Linear }, null, Linear];
   constructor(ws: WeightScope, dim: number) {
     this.net = [{ proj: new Linear(ws.sub('net.0.proj'), dim, 4 * dim) }, null, new Linear(ws.sub('net.2'), 4 * dim, dim)];

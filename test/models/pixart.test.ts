@@ -198,7 +198,7 @@ test('forward: T5EncoderModel and PixArtTransformer2DModel (plain, NASA, default
   expectClose(c, 'forward nasa default', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa'], 'n2.safetensors')).sample, golden(0.5), 'f32');
   await rejects(() => forward([DIR, '--inputs', writeInputs('pxm.safetensors', base), '--guidance', 'nasa', '--out', path.join(tmp, 'x.safetensors')]), /missing input 'negative_encoder_hidden_states'/);
   await rejects(() => forward([te, '--inputs', writeInputs('t5g.safetensors', { input_ids: get(c, 'input_ids') }), '--guidance', 'nasa', '--alpha', '1', '--out', path.join(tmp, 'x.safetensors')]),
-    /--guidance applies to UNet2DConditionModel and PixArtTransformer2DModel, .* holds T5EncoderModel/);
+    /--guidance applies to UNet2DConditionModel, PixArtTransformer2DModel and FluxTransformer2DModel, .* holds T5EncoderModel/);
 });
 
 test.run();
