@@ -8,10 +8,9 @@
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/flux/pipeline_flux.py
 import { EngineError } from '../errors.ts';
 import type { ModelSource } from '../io/open.ts';
-import { ClipTextEncoder, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
+import { ClipTextEncoder, Flux, latentImageIds, packLatents, T5Encoder, unpackLatents, Vae, type FluxInputs, type FluxRunOptions, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer } from '../tokenizers/index.ts';
 import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
-import { packLatents, unpackLatents, latentImageIds, textIds } from './flux_latents.ts';
 import { encodeFluxText, type FluxTextEncoders } from './flux_text.ts';
 import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
 import { StageTimes } from './progress.ts';
@@ -20,23 +19,10 @@ import { createScheduler, type Scheduler } from './scheduler.ts';
 import { fluxSchedule } from './schedulers/flowmatch.ts';
 import { rows, stack } from './text.ts';
 
-/** FluxTransformer2DModel.forward's inputs, as FluxPipeline passes them. */
-export interface FluxInputs {
-  hidden_states: HostTensor;          // (B, L, in_channels) packed latents
-  encoder_hidden_states: HostTensor;  // (B, S, joint_attention_dim) T5 states
-  pooled_projections: HostTensor;     // (B, pooled_projection_dim) CLIP pooled
-  timestep: HostTensor;               // (B,) t / 1000
-  img_ids: HostTensor;                // (L, 3)
-  txt_ids: HostTensor;                // (S, 3)
-  guidance?: HostTensor;              // (B,) embedded guidance (guidance_embeds only)
-  negative_encoder_hidden_states?: HostTensor; // NASA / NAG / VSF: the negative text stream
-  negative_txt_ids?: HostTensor;
-}
-
-/** What the pipeline needs of the transformer (src/models/api/flux.ts). */
+/** What the pipeline needs of the transformer: `Flux` (src/models/api/flux.ts), or a test double. */
 export interface FluxDenoiser {
   readonly config: { in_channels: number; guidance_embeds: boolean };
-  forward(inputs: FluxInputs, opts?: { guidance?: ResolvedGuidance | null }): Promise<{ sample: HostTensor }>;
+  forward(inputs: FluxInputs, opts?: FluxRunOptions): Promise<Record<string, HostTensor>>;
   destroy(): void;
 }
 
@@ -55,7 +41,7 @@ export class FluxPipeline implements ImagePipeline {
     readonly vae: Vae,
   ) {}
 
-  static fromSource(src: ModelSource, opts: LoadOptions, loadTransformer: FluxTransformerLoader): FluxPipeline {
+  static fromSource(src: ModelSource, opts: LoadOptions = {}, loadTransformer: FluxTransformerLoader = Flux.fromComponent): FluxPipeline {
     const comp = (name: string, what: string) => {
       const c = src.components[name];
       if (!c) throw new EngineError(`${src.path}: no '${name}' component (${what}; found: ${Object.keys(src.components).join(', ') || 'none'})`);
@@ -115,9 +101,9 @@ export class FluxPipeline implements ImagePipeline {
 
     const seed = o.seed ?? 0;
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = this.initialLatents(o, [B, L, 4 * C], () => packLatents(gen.randn(B * C * h * w), B, C, h, w), `${width}x${height}`);
+    let x = this.initialLatents(o, [B, L, 4 * C], () => packLatents({ shape: [B, C, h, w], data: gen.randn(B * C * h * w) }).data as Float32Array, `${width}x${height}`);
     const sched = this.scheduler(o.steps ?? 1, L);
-    const ids = { img_ids: latentImageIds(h, w), txt_ids: textIds(S) };
+    const ids = { img_ids: latentImageIds(h, w), txt_ids: { shape: [S, 3], data: new Float32Array(S * 3) } }; // text: all positions 0
     for (let i = 0; i < sched.numSteps; i++) {
       const t = Math.fround(sched.timesteps[i] / 1000);
       const v = await times.time('denoise', () => this.velocity(x, t, B, text, ids, guidance, embedded));
@@ -125,7 +111,7 @@ export class FluxPipeline implements ImagePipeline {
       o.onStep?.(i + 1, sched.numSteps);
     }
     const lat = [B, C, h, w];
-    const image = await times.time('decode', () => decodeLatents(this.vae, unpackLatents(x, B, C, h, w), lat));
+    const image = await times.time('decode', () => decodeLatents(this.vae, unpackLatents({ shape: [B, L, 4 * C], data: x }, h, w).data as Float32Array, lat));
     return {
       image, latents: { shape: [B, L, 4 * C], data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,

@@ -11,10 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../src/io/open.ts';
-import type { HostTensor } from '../../src/models/index.ts';
-import { FluxPipeline, type FluxDenoiser, type FluxInputs } from '../../src/pipeline/flux.ts';
+import type { FluxInputs, FluxRunOptions, HostTensor } from '../../src/models/index.ts';
+import { FluxPipeline, type FluxDenoiser } from '../../src/pipeline/flux.ts';
 import type { GenerateOptions } from '../../src/pipeline/common.ts';
-import type { ResolvedGuidance } from '../../src/pipeline/guidance.ts';
 import { atol, expectClose, get, loadCase, note, rejects } from '../models/fixtures.ts';
 import { assertClose } from '../util/compare.ts';
 
@@ -42,16 +41,16 @@ class Replay implements FluxDenoiser {
   dtype: 'f32' | 'f16' = 'f32';
   step = 0;
   respond: ((x: FluxInputs) => Float32Array) | null = null;
-  seen: { inputs: FluxInputs; guidance: ResolvedGuidance | null | undefined }[] = [];
+  seen: { inputs: FluxInputs; guidance: FluxRunOptions['guidance'] }[] = [];
   constructor(readonly config: { in_channels: number; guidance_embeds: boolean }) {}
 
-  async forward(x: FluxInputs, opts: { guidance?: ResolvedGuidance | null } = {}): Promise<{ sample: HostTensor }> {
+  async forward(x: FluxInputs, opts: FluxRunOptions = {}): Promise<Record<string, HostTensor>> {
     this.seen.push({ inputs: x, guidance: opts.guidance });
     if (this.respond) return { sample: { shape: x.hidden_states.shape, data: this.respond(x) } };
     const m = this.mode, i = this.step++, d = this.dtype;
     const prev = i === 0 ? 'latents' : `debug.${m}.step${i - 1}.latents`;
     assertClose(`${m} step ${i} hidden_states`, x.hidden_states.data, get(c, prev).data, i === 0 ? 0 : atol(c, prev, d));
-    exact(`${m} step ${i} timestep`, x.timestep, get(c, `debug.${m}.step${i}.transformer_timestep`));
+    exact(`${m} step ${i} timestep`, x.timestep as HostTensor, get(c, `debug.${m}.step${i}.transformer_timestep`));
     expectClose(c, `${m} encoder_hidden_states`, x.encoder_hidden_states, 'prompt_embeds', d);
     expectClose(c, `${m} pooled_projections`, x.pooled_projections, 'pooled_prompt_embeds', d);
     exact('img_ids', x.img_ids, get(c, 'debug.latent_image_ids'));
@@ -108,7 +107,7 @@ test('CFG: one batch [negatives; prompts], v = v- + k (v+ - v-), then the Euler 
     const r = await pipe.generate({ prompts, negatives, latents: get(c, 'latents'), maxSequenceLength: S, guidance: { mode: 'cfg', scale: 2 } });
     const x = replay.seen[0].inputs;
     assert.equal(x.hidden_states.shape, [4, 16, 64]);
-    assert.equal(x.timestep.shape, [4]);
+    assert.equal((x.timestep as HostTensor).shape, [4]);
     const half = (t: HostTensor, k: number) => ({ shape: [2, ...t.shape.slice(1)], data: t.data.slice(k * t.data.length / 2, (k + 1) * t.data.length / 2) as Float32Array });
     expectClose(c, 'cfg uncond states', half(x.encoder_hidden_states, 0), 'negative_prompt_embeds', 'f32');
     expectClose(c, 'cfg cond states', half(x.encoder_hidden_states, 1), 'prompt_embeds', 'f32');
@@ -133,7 +132,7 @@ test('FLUX.1-dev (guidance_embeds): embedded guidance 3.5 by default or --guidan
     replay.seen = [];
     await pipe.generate({ prompts: [prompts[0]], seed: 1, width: 32, height: 32, guidanceScale: 5, maxSequenceLength: 8 });
     x = replay.seen[0].inputs;
-    assert.equal([...x.guidance!.data], [5]);
+    assert.equal([...(x.guidance as HostTensor).data], [5]);
     assert.equal(x.encoder_hidden_states.shape, [1, 8, 16]);
   } finally {
     pipe.destroy();
