@@ -3,7 +3,7 @@
 // FluxPipeline recorded (debug.<mode>.step<i>.transformer_output), after checking every
 // input it is given against the goldens (latents so far, t/1000, T5 states, CLIP pooled,
 // ids, the negative text stream and the guidance settings). Final latents and images must
-// match the goldens in f32 and f16; CFG's batch order and velocity combine, -dev's
+// match the goldens in f32; CFG's batch order and velocity combine, -dev's
 // embedded guidance and the bad-input paths are checked here too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -76,7 +76,8 @@ const load = (dir: string, dtype: 'f32' | 'f16', guidanceEmbeds?: boolean) =>
     return replay;
   });
 
-for (const dtype of ['f32', 'f16'] as const) {
+// f32 only: the f16 run of the whole pipeline is test/pipeline/flux.test.ts.
+for (const dtype of ['f32'] as const) {
   test(`FluxPipeline loop reproduces the goldens around the recorded transformer (${dtype}, all modes)`, async () => {
     const pipe = load(folder, dtype);
     try {
