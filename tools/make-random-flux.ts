@@ -16,6 +16,8 @@ import * as path from 'node:path';
 import { EngineError } from '../src/errors.ts';
 import { readJsonObject } from '../src/io/folder.ts';
 import { CLIPTextModel } from '../src/models/clip.ts';
+import { FluxTransformer2DModel } from '../src/models/flux.ts';
+import { FLUX_SCHNELL, fluxConfig } from '../src/models/flux_configs.ts';
 import { clipTextConfig, vaeConfig } from '../src/models/configs.ts';
 import { t5Config } from '../src/models/pixart_configs.ts';
 import { T5EncoderModel } from '../src/models/t5.ts';
@@ -24,7 +26,7 @@ import { recordShapes, writeRandomComponent, type RandomDType } from './random-w
 import type { WeightScope } from '../src/io/store.ts';
 
 // The config.json files of black-forest-labs/FLUX.1-schnell (diffusers layout).
-export const FLUX_SCHNELL: Record<string, Record<string, unknown>> = {
+export const FLUX_SCHNELL_PIPELINE: Record<string, Record<string, unknown>> = {
   model_index: {
     _class_name: 'FluxPipeline', _diffusers_version: '0.31.0', scheduler: ['diffusers', 'FlowMatchEulerDiscreteScheduler'],
     text_encoder: ['transformers', 'CLIPTextModel'], text_encoder_2: ['transformers', 'T5EncoderModel'],
@@ -48,11 +50,7 @@ export const FLUX_SCHNELL: Record<string, Record<string, unknown>> = {
     num_layers: 24, output_past: true, pad_token_id: 0, relative_attention_max_distance: 128, relative_attention_num_buckets: 32,
     tie_word_embeddings: false, torch_dtype: 'bfloat16', use_cache: true, vocab_size: 32128,
   },
-  transformer: {
-    _class_name: 'FluxTransformer2DModel', _diffusers_version: '0.31.0', attention_head_dim: 128, axes_dims_rope: [16, 56, 56],
-    guidance_embeds: false, in_channels: 64, joint_attention_dim: 4096, num_attention_heads: 24, num_layers: 19,
-    num_single_layers: 38, patch_size: 1, pooled_projection_dim: 768,
-  },
+  transformer: { _class_name: 'FluxTransformer2DModel', _diffusers_version: '0.31.0', ...FLUX_SCHNELL, out_channels: null },
   vae: {
     _class_name: 'AutoencoderKL', _diffusers_version: '0.31.0', act_fn: 'silu', block_out_channels: [128, 256, 512, 512],
     down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D'], force_upcast: true,
@@ -68,6 +66,7 @@ const PARTS: Part[] = [
   { name: 'text_encoder', file: 'model.safetensors', build: (ws, c) => new CLIPTextModel(ws, clipTextConfig(c, 'text_encoder config')) },
   { name: 'text_encoder_2', file: 'model.safetensors', build: (ws, c) => new T5EncoderModel(ws, t5Config(c, 'text_encoder_2 config')) },
   { name: 'vae', file: 'diffusion_pytorch_model.safetensors', build: (ws, c) => new AutoencoderKL(ws, vaeConfig(c, 'vae config')) },
+  { name: 'transformer', file: 'diffusion_pytorch_model.safetensors', build: (ws, c) => new FluxTransformer2DModel(ws, fluxConfig(c, 'transformer config')) },
 ];
 
 export interface RandomFluxOptions {
@@ -82,7 +81,7 @@ export interface RandomFluxOptions {
 export function writeRandomFlux(out: string, o: RandomFluxOptions): Record<string, number> {
   const cfg = (name: string) => (o.configsFrom
     ? readJsonObject(path.join(o.configsFrom, name === 'model_index' ? 'model_index.json' : name === 'scheduler' ? 'scheduler/scheduler_config.json' : `${name}/config.json`))
-    : FLUX_SCHNELL[name]);
+    : FLUX_SCHNELL_PIPELINE[name]);
   const dtype = o.dtype ?? 'F16';
   for (const t of ['tokenizer', 'tokenizer_2']) {
     if (!fs.existsSync(path.join(o.tokenizers, t))) throw new EngineError(`--tokenizers: ${o.tokenizers} has no ${t}/ folder (give a FluxPipeline folder)`);
