@@ -44,18 +44,24 @@ export function jointAttention(pos: QKV, textLen: number, heads: number, neg: QK
   if (!neg) throw new EngineError(`${q.graph.label('joint_attention')}: guidance '${g.mode}' needs the negative text stream`);
   const [qImg, kImg, vImg] = [q, k, v].map((t) => slice(t, 1, T, L)); // [B, N, H*D]
   const kNeg = concat([neg.k, kImg], 1), vNeg = concat([neg.v, vImg], 1); // [B, T- + N, H*D]
-  const zNeg = attention(neg.q, kNeg, vNeg, { heads }); // the negative text stream's own joint attention
+  const G = q.graph;
+  const zNeg = G.scope('negative_txt', () => attention(neg.q, kNeg, vNeg, { heads })); // the negative text stream's own joint attention
   if (g.mode === 'vsf') {
     const zTxt = attention(slice(q, 1, 0, T), k, v, { heads }); // [B, T, H*D]
     const B = q.dim(0), M = L + neg.k.dim(1);
     const bias = new Float32Array(B * M);
     for (let b = 0; b < B; b++) bias.fill(-g.offset, b * M + L, (b + 1) * M);
     const mask = q.graph.constant(bias, [B, M], q.dtype, 'vsf_bias'); // [B, T + N + T-]
-    const zImg = attention(qImg, concat([k, neg.k], 1), concat([v, scale(neg.v, -g.scale)], 1), { heads, mask }); // [B, N, H*D]
+    const zImg = G.scope('image_guidance', () => attention(qImg, concat([k, neg.k], 1), concat([v, scale(neg.v, -g.scale)], 1), { heads, mask })); // [B, N, H*D]
     return { z: concat([zTxt, zImg], 1), zNeg };
   }
   const z = attention(q, k, v, { heads }); // exactly the plain joint attention [B, T+N, H*D]
   const zTxt = slice(z, 1, 0, T), zPos = slice(z, 1, T, L);
+  const zImg = G.scope('image_guidance', () => imageRows(g, zPos, qImg, neg, kNeg, vNeg, heads));
+  return { z: concat([zTxt, zImg], 1), zNeg };
+}
+
+function imageRows(g: LayerGuidance, zPos: Node, qImg: Node, neg: QKV, kNeg: Node, vNeg: Node, heads: number): Node {
   let zImg: Node;
   switch (g.mode) {
     case 'nasa':
@@ -67,5 +73,5 @@ export function jointAttention(pos: QKV, textLen: number, heads: number, neg: QK
     default:
       throw new EngineError(`unknown guidance mode '${(g as { mode: string }).mode}'`);
   }
-  return { z: concat([zTxt, zImg], 1), zNeg };
+  return zImg;
 }

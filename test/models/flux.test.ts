@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Flux, latentImageIds, packLatents, unpackLatents, type FluxInputs } from '../../src/models/index.ts';
+import { run as forward } from '../../src/cli/forward.ts';
+import { Flux, latentImageIds, packLatents, unpackLatents, type FluxInputs, type HostTensor } from '../../src/models/index.ts';
+import { runForward, writeInputs } from '../util/forward_cli.ts';
 import { expectClose, expectDebug, get, loadCase, note, rejects } from './fixtures.ts';
 
 const c = loadCase('flux-transformer');
@@ -77,6 +79,22 @@ test('FLUX NASA: per-block alpha schedules (double / single / layers)', async ()
   }
 });
 
+test('FLUX NAG and VSF through the whole model: their neutral settings give the plain model', async () => {
+  const m = Flux.load(DIR);
+  try {
+    const g = { ...x, ...negative };
+    const maxDiff = (a: Float32Array | Int32Array) => Math.max(...a.map((v, i) => Math.abs(v - get(c, 'sample').data[i])));
+    // NAG with scale 1 extrapolates nothing; VSF with a huge offset gives the negative keys no weight.
+    expectClose(c, 'nag scale 1', (await m.forward(g, { guidance: { mode: 'nag', scale: 1, tau: 2.5, alpha: 0.5 } })).sample, 'sample', 'f32');
+    expectClose(c, 'vsf offset 1e4', (await m.forward(g, { guidance: { mode: 'vsf', scale: 3, offset: 1e4 } })).sample, 'sample', 'f32');
+    const nag = maxDiff((await m.forward(g, { guidance: { mode: 'nag', scale: 4, tau: 2.5, alpha: 0.5 } })).sample.data);
+    const vsf = maxDiff((await m.forward(g, { guidance: { mode: 'vsf', scale: 3, offset: 0.1 } })).sample.data);
+    assert.ok(nag > 1e-2 && vsf > 1e-2, `nag 4 and vsf 0.1 must change the output (max |diff| ${nag}, ${vsf})`);
+  } finally {
+    m.destroy();
+  }
+});
+
 test('FluxTransformer2DModel rejects bad inputs naming what it expects', async () => {
   const m = Flux.load(DIR);
   try {
@@ -107,6 +125,20 @@ test('a config that does not match the weights fails naming the tensor and the s
   await rejects(async () => Flux.load(dir), /"axes_dims_rope" \[4,6,8\] sums to 18, expected attention_head_dim 16/);
   write({ patch_size: 2 });
   await rejects(async () => Flux.load(dir), /"patch_size" = 2 is not supported \(supported: 1\)/);
+});
+
+// ---- the forward command ------------------------------------------------------------------
+
+test('forward: FluxTransformer2DModel plain (f16), NASA --alpha, bad guidance use', async () => {
+  const base = { ...x, timestep: x.timestep as HostTensor } as Record<string, HostTensor>;
+  const plain = await runForward([DIR, '--inputs', writeInputs(path.join(tmp, 'in.safetensors'), base), '--dtype', 'f16'], path.join(tmp, 'out.safetensors'));
+  assert.equal(Object.keys(plain), ['sample']);
+  expectClose(c, 'forward f16', plain.sample, 'sample', 'f16');
+  const inp = writeInputs(path.join(tmp, 'neg.safetensors'), { ...base, ...negative });
+  expectClose(cn, 'forward nasa 0.5', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa', '--alpha', '0.5'], path.join(tmp, 'n.safetensors'))).sample, 'sample_nasa_alpha_0p5', 'f32');
+  await rejects(() => forward([DIR, '--inputs', inp, '--guidance', 'nasa', '--out', path.join(tmp, 'x.safetensors')]), /--guidance nasa needs --alpha/);
+  await rejects(() => forward([DIR, '--inputs', path.join(tmp, 'in.safetensors'), '--guidance', 'nasa', '--alpha', '1', '--out', path.join(tmp, 'x.safetensors')]), /missing input 'negative_encoder_hidden_states'/);
+  assert.not.ok(fs.existsSync(path.join(tmp, 'x.safetensors')), 'nothing written on error');
 });
 
 test.run();
