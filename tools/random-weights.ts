@@ -1,42 +1,42 @@
 // Seeded random weights at a model's real size, for benchmarks (tools/make-random-*.ts).
 // The tensor names and shapes are the ones the engine's model class asks for (== the
-// checkpoint's), recorded by building the model against a store that only notes requests;
+// checkpoint's), recorded by building the model on a shape-only scope that notes requests;
 // the file is written tensor by tensor in chunks, so memory stays at one chunk.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { f32BitsToBF16, f32BitsToF16 } from '../src/io/dtype.ts';
 import { SafetensorsWriter, type WeightSource } from '../src/io/safetensors.ts';
-import { WeightScope, type WeightStore } from '../src/io/store.ts';
+import { ShapeOnlyScope } from '../src/io/shape_scope.ts';
+import type { WeightScope } from '../src/io/store.ts';
 
 export type RandomDType = 'F16' | 'BF16';
 
-/**
- * Every tensor `build` asks for: name -> shape. Legacy alternatives the models probe with
- * has() (old VAE attention names, T5's encoder.embed_tokens) are reported absent.
- */
+// Legacy alternatives the models probe with has(): old VAE attention names, T5's tied
+// encoder.embed_tokens (save_pretrained drops it). Reported absent so they are not written.
+const LEGACY = /(^|\.)(query|key|value|proj_attn)\.weight$|^encoder\.embed_tokens\.weight$/;
+
+/** A shape-only scope that notes every tensor the model asks for. */
+class RecordingScope extends ShapeOnlyScope {
+  constructor(readonly shapes: Map<string, number[]>, prefix = '') {
+    super(prefix);
+  }
+  override sub(name: string | number): RecordingScope {
+    return new RecordingScope(this.shapes, this.prefix ? `${this.prefix}.${name}` : String(name));
+  }
+  override has(name = ''): boolean {
+    return !LEGACY.test(this.prefix ? `${this.prefix}.${name}` : name);
+  }
+  override get(name: string, expectedShape?: number[]): WeightSource {
+    const s = super.get(name, expectedShape);
+    this.shapes.set(s.name, [...s.shape]);
+    return s;
+  }
+}
+
+/** Every tensor `build` asks for: name -> shape, in request order. */
 export function recordShapes(build: (ws: WeightScope) => void): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
-  const store: WeightStore & { source(n: string, s?: readonly number[]): WeightSource } = {
-    has: (n) => !/\.(query|key|value|proj_attn)\.weight$/.test(n) && n !== 'encoder.embed_tokens.weight',
-    names: () => [...shapes.keys()],
-    describe: () => 'recording store',
-    source: (n) => ({ name: n, file: 'recording', dtype: 'F16', shape: [], byteOffset: 0, byteLength: 0 }),
-  };
-  // WeightScope checks shapes against what it is asked; record the request instead.
-  const scope = new WeightScope(store);
-  const proto = Object.getPrototypeOf(scope) as WeightScope;
-  const original = proto.get;
-  proto.get = function (this: WeightScope, name: string, expected?: number[]) {
-    const full = this.prefix ? `${this.prefix}.${name}` : name;
-    if (!expected || expected.some((d) => d < 0)) throw new Error(`${full}: no concrete expected shape`);
-    shapes.set(full, [...expected]);
-    return { name: full, file: 'recording', dtype: 'F16', shape: [...expected], byteOffset: 0, byteLength: 0 };
-  };
-  try {
-    build(scope);
-  } finally {
-    proto.get = original;
-  }
+  build(new RecordingScope(shapes));
   return shapes;
 }
 
