@@ -2,9 +2,9 @@
 // Variants as softmax: 'wg' (workgroup per row) and 'row' (invocation per row, software).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, f32, u32, type Operand } from './registry.ts';
-import { rowVariant, type RowVariant } from './softmax.ts';
+import { checkVariant, variantFor, type RowVariant } from './variant.ts';
 
 const WG = 256, ROW_WG = 64;
 
@@ -21,6 +21,7 @@ export function layerNorm(x: Node, weight: Node | null, bias: Node | null, eps: 
   if (!(eps >= 0)) throw new EngineError(`${x.graph.label('layer_norm')}: eps must be >= 0 (got ${eps})`);
   checkFeatureVec('layer_norm', x, weight, 'weight');
   checkFeatureVec('layer_norm', x, bias, 'bias');
+  checkVariant('layer_norm', opts.variant, x.graph.label('layer_norm'));
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return x.graph.add('layer_norm', inputs, x.shape, x.dtype, { eps, hasW: !!weight, hasB: !!bias, variant: opts.variant });
 }
@@ -29,7 +30,7 @@ defineOp({
   name: 'layer_norm',
   encode(n, ctx) {
     const len = n.dim(-1), rows = n.numel / len;
-    const row = rowVariant(n.attrs.variant, ctx) === 'row';
+    const row = variantFor('layer_norm', ctx, n.attrs.variant) === 'row';
     const defines: Record<string, boolean | number> = { HAS_W: n.attrs.hasW, HAS_B: n.attrs.hasB, ...(row ? { ROW: true } : { WG }) };
     return [{
       kernel: { name: 'layer_norm', defines, constants: row ? { WG: ROW_WG } : undefined },

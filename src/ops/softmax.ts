@@ -1,30 +1,26 @@
 // softmax(x) over the last dim (kernels/softmax.wgsl). Variants: 'wg' (a workgroup per row,
 // shared-memory merge; GPUs) and 'row' (an invocation per row, barrier-free; software
 // adapters: on lavapipe 'row' won at every shape tried, e.g. [4096, 77] 2.2 ms vs 54 ms,
-// [8, 100000] 6.0 vs 7.6 ms). `variant` forces one (tests run both).
+// [8, 100000] 6.0 vs 7.6 ms). Chosen by src/ops/variant.ts; `variant` forces one (tests run both).
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
-import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
+import { grid1d } from '../gpu/facts.ts';
+import { defineOp, u32, type KernelCall } from './registry.ts';
+import { checkVariant, variantFor, type RowVariant } from './variant.ts';
 
-export type RowVariant = 'wg' | 'row';
 const WG = 256, ROW_WG = 64;
 
 export function softmax(x: Node, opts: { variant?: RowVariant } = {}): Node {
   if (x.dtype !== 'f32' && x.dtype !== 'f16') badShapes('softmax', 'expected a float tensor', x);
   if (x.rank < 1) badShapes('softmax', 'expected at least one dimension', x);
+  checkVariant('softmax', opts.variant, x.graph.label('softmax'));
   return x.graph.add('softmax', [x], x.shape, x.dtype, { variant: opts.variant });
-}
-
-/** Shared by the row-wise ops (softmax, layer_norm, rms_norm): which variant to run. */
-export function rowVariant(forced: RowVariant | undefined, ctx: EncodeContext): RowVariant {
-  return forced ?? (ctx.isSoftware ? 'row' : 'wg');
 }
 
 defineOp({
   name: 'softmax',
   encode(n, ctx) {
     const len = n.dim(-1), rows = n.numel / Math.max(1, len);
-    const row = rowVariant(n.attrs.variant, ctx) === 'row';
+    const row = variantFor('softmax', ctx, n.attrs.variant) === 'row';
     const kernel: KernelCall['kernel'] = row
       ? { name: 'softmax', defines: { ROW: true }, constants: { WG: ROW_WG } }
       : { name: 'softmax', defines: { WG } };

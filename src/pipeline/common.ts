@@ -2,9 +2,9 @@
 // normalisation, noise, size checks and the VAE decode to a [0, 1] image.
 import { EngineError } from '../errors.ts';
 import type { HostTensor, Vae } from '../models/index.ts';
+import { latentsToZ } from '../models/latents.ts';
 import type { GuidanceOptions, ResolvedGuidance } from './guidance.ts';
 import type { NoiseKind, NoiseSource } from './rng.ts';
-import type { Scheduler } from './scheduler.ts';
 import type { StageTimes } from './progress.ts';
 
 export interface GenerateOptions {
@@ -61,16 +61,13 @@ export function normaliseNegatives(o: GenerateOptions, B: number): string[] | nu
   return out;
 }
 
-/** The unit latents given, or the generator's, times the scheduler's init_noise_sigma. */
-export function initialLatents(o: GenerateOptions, lat: number[], sched: Scheduler, gen: NoiseSource, size: string): Float32Array {
-  let x: Float32Array;
-  if (o.latents) {
-    if (o.latents.shape.join() !== lat.join()) {
-      throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected [${lat}] for ${lat[0]} prompt(s) at ${size}`);
-    }
-    x = Float32Array.from(o.latents.data);
-  } else x = gen.randn(lat.reduce((a, b) => a * b, 1));
-  return x.map((v) => Math.fround(v * sched.initNoiseSigma));
+/** The unit latents given, or the generator's (the denoise loop scales them by init_noise_sigma). */
+export function unitLatents(o: GenerateOptions, lat: number[], gen: NoiseSource, size: string): Float32Array {
+  if (!o.latents) return gen.randn(lat.reduce((a, b) => a * b, 1));
+  if (o.latents.shape.join() !== lat.join()) {
+    throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected [${lat}] for ${lat[0]} prompt(s) at ${size}`);
+  }
+  return Float32Array.from(o.latents.data);
 }
 
 /** Width and height from the options, the latents given, or the model's default. */
@@ -87,10 +84,7 @@ export function imageSize(o: GenerateOptions, vaeScale: number, defaultSize: () 
 
 /** VAE decode of latents / scaling_factor (+ shift), then (x/2 + 0.5) clamped to [0, 1]. */
 export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): Promise<HostTensor> {
-  const c = vae.config;
-  const z = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) z[i] = Math.fround(x[i] / c.scaling_factor) + (c.shift_factor ?? 0);
-  const out = (await vae.decode({ z: { shape: lat, data: z } })).sample;
+  const out = (await vae.decode({ z: { shape: lat, data: latentsToZ(x, vae.config) } })).sample;
   const d = out.data as Float32Array;
   const img = new Float32Array(d.length);
   let bad = 0;

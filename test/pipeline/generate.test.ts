@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as path from 'node:path';
 import { TextToImagePipeline, type GenerateOptions } from '../../src/pipeline/pipeline.ts';
+import { EngineError } from '../../src/errors.ts';
 import { expectClose, get, loadCase } from '../models/fixtures.ts';
 
 const c = loadCase('sd21-turbo-tiny.case');
@@ -71,12 +72,11 @@ test('bad options fail with a clear message', async () => {
     [{ guidance: { mode: 'nag', tau: 0 }, negatives: ['x'] }, /--tau/],
   ];
   for (const [o, re] of bad) {
-    try {
-      await pipe.generate({ prompts: ['a'], ...o });
-      assert.unreachable(`expected ${re}`);
-    } catch (e: any) {
-      assert.match(e.message, re);
-    }
+    // The failure is caught apart from the assertion, so a generate() that succeeds cannot
+    // pass by its own assertion message matching `re`.
+    const err = await pipe.generate({ prompts: ['a'], ...o }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof EngineError, `${JSON.stringify(o)}: expected an EngineError matching ${re}, got ${err === null ? 'success' : String(err)}`);
+    assert.match((err as Error).message, re);
   }
 });
 
