@@ -10,11 +10,12 @@ import { EngineError } from '../errors.ts';
 import type { ModelSource } from '../io/open.ts';
 import { ClipTextEncoder, Flux, latentImageIds, packLatents, T5Encoder, unpackLatents, Vae, type FluxInputs, type FluxRunOptions, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer } from '../tokenizers/index.ts';
-import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { encodeFluxText, type FluxTextEncoders } from './flux_text.ts';
 import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
+import { denoiseLoop } from './denoise.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { fluxSchedule } from './schedulers/flowmatch.ts';
 import { rows, stack } from './text.ts';
@@ -101,19 +102,18 @@ export class FluxPipeline implements ImagePipeline {
 
     const seed = o.seed ?? 0;
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = this.initialLatents(o, [B, L, 4 * C], () => packLatents({ shape: [B, C, h, w], data: gen.randn(B * C * h * w) }).data as Float32Array, `${width}x${height}`);
+    const packed = [B, L, 4 * C];
+    // Noise the pipeline draws itself is drawn unpacked (B, C, h, w), then packed (prepare_latents).
+    const initial = o.latents ? unitLatents(o, packed, gen, `${width}x${height}`) : packLatents({ shape: [B, C, h, w], data: gen.randn(B * C * h * w) }).data as Float32Array;
     const sched = this.scheduler(o.steps ?? 1, L);
     const ids = { img_ids: latentImageIds(h, w), txt_ids: { shape: [S, 3], data: new Float32Array(S * 3) } }; // text: all positions 0
-    for (let i = 0; i < sched.numSteps; i++) {
-      const t = Math.fround(sched.timesteps[i] / 1000);
-      const v = await times.time('denoise', () => this.velocity(x, t, B, text, ids, guidance, embedded));
-      x = sched.step(v, i, x).prevSample;
-      o.onStep?.(i + 1, sched.numSteps);
-    }
-    const lat = [B, C, h, w];
-    const image = await times.time('decode', () => decodeLatents(this.vae, unpackLatents({ shape: [B, L, 4 * C], data: x }, h, w).data as Float32Array, lat));
+    const x = await denoiseLoop({
+      scheduler: sched, latentShape: packed, initial, times, onStep: o.onStep,
+      denoiser: (xIn, t) => this.velocity(xIn, Math.fround(t / 1000), B, text, ids, guidance, embedded),
+    });
+    const image = await times.time('decode', () => decodeLatents(this.vae, unpackLatents({ shape: packed, data: x }, h, w).data as Float32Array, [B, C, h, w]));
     return {
-      image, latents: { shape: [B, L, 4 * C], data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
+      image, latents: { shape: packed, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,
     };
   }
@@ -169,14 +169,6 @@ export class FluxPipeline implements ImagePipeline {
     // FluxPipeline 0.31: default_sample_size 64 x vae_scale_factor 2^len(block_out_channels).
     const dflt = side ?? 64 * 2 * f;
     return imageSize({ ...o, latents: undefined, width: o.width ?? dflt, height: o.height ?? dflt }, f, () => dflt, 2 * f, `VAE factor ${f} x 2x2 latent packing`);
-  }
-
-  private initialLatents(o: GenerateOptions, shape: number[], draw: () => Float32Array, size: string): Float32Array {
-    if (!o.latents) return draw();
-    if (o.latents.shape.join() !== shape.join()) {
-      throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected packed [${shape}] for ${shape[0]} prompt(s) at ${size}`);
-    }
-    return Float32Array.from(o.latents.data);
   }
 
   destroy(): void {

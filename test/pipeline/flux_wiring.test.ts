@@ -162,7 +162,7 @@ test('bad input: missing T5 folder, no T5 component, width not a multiple of 16,
     replay.respond = (x) => new Float32Array(x.hidden_states.data.length);
     await rejects(() => pipe.generate({ prompts: ['a'], width: 56, height: 64 }), /--width 56 is not divisible by 16 \(VAE factor 8 x 2x2 latent packing\)/);
     await rejects(() => pipe.generate({ prompts: ['a'], latents: { shape: [1, 16, 8, 8], data: new Float32Array(1024) } }), /FLUX latents are packed \(B, L, 64\)/);
-    await rejects(() => pipe.generate({ prompts: ['a'], width: 64, height: 64, latents: { shape: [1, 4, 64], data: new Float32Array(256) } }), /expected packed \[1,16,64\]/);
+    await rejects(() => pipe.generate({ prompts: ['a'], width: 64, height: 64, latents: { shape: [1, 4, 64], data: new Float32Array(256) } }), /expected \[1,16,64\] for 1 prompt/);
     await rejects(() => pipe.generate({ prompts: ['a'], width: 32, height: 32, guidanceScale: 3 }), /--guidance-scale: .* has no guidance embedder/);
     await rejects(() => pipe.generate({ prompts: ['a'], width: 32, height: 32, maxSequenceLength: 0 }), /--max-sequence-length must be an integer in 1\.\.512/);
     assert.is(replay.seen.length, 0, 'no transformer call on bad input');
