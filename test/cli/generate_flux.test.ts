@@ -9,10 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readHostTensor, writeHostTensors } from '../../src/io/host.ts';
-import { expectClose, get, loadCase } from '../models/fixtures.ts';
+import { expectClose, get } from '../models/fixtures.ts';
+import { c, folder } from '../pipeline/flux_case.ts';
 
-const c = loadCase('flux-schnell-tiny.case');
-const folder = path.resolve(c.dir, c.json.model_folder);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'generate-flux-'));
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'generate', ...args], { encoding: 'utf8', timeout: 120_000 });

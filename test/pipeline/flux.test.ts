@@ -4,22 +4,9 @@
 // 4 steps), final packed latents and images in f32 and f16 within the case's tolerances.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as path from 'node:path';
-import type { GenerateOptions } from '../../src/pipeline/common.ts';
 import { FluxPipeline, loadPipeline } from '../../src/pipeline/index.ts';
-import { expectClose, get, loadCase, note } from '../models/fixtures.ts';
-
-const c = loadCase('flux-schnell-tiny.case');
-const folder = path.resolve(c.dir, c.json.model_folder);
-const prompts: string[] = c.json.prompts;
-const negatives: string[] = c.json.negative_prompts;
-const modes: Record<string, Partial<GenerateOptions>> = {
-  none: { guidance: { mode: 'none' } },
-  none_steps2: { guidance: { mode: 'none' }, steps: 2 },
-  none_steps4: { guidance: { mode: 'none' }, steps: 4 },
-  nasa_a0p5: { guidance: { mode: 'nasa', alpha: 0.5 } },
-  nasa_a0p5_steps4: { guidance: { mode: 'nasa', alpha: 0.5 }, steps: 4 },
-};
+import { expectClose, get, note } from '../models/fixtures.ts';
+import { c, folder, maxSequenceLength, MODES, negatives, prompts } from './flux_case.ts';
 
 for (const dtype of ['f32', 'f16'] as const) {
   test(`FluxPipeline matches diffusers (${dtype}): none 1/2/4 steps, NASA 0.5 at 1 and 4 steps`, async () => {
@@ -28,10 +15,10 @@ for (const dtype of ['f32', 'f16'] as const) {
     pipe.text.t5Tokenizer.onWarning = () => {}; // prompt 1 is cut at 32 T5 tokens, as in the goldens
     try {
       const errs: string[] = [];
-      for (const [mode, o] of Object.entries(modes)) {
+      for (const [mode, o] of Object.entries(MODES)) {
         const r = await pipe.generate({
           prompts, negatives: o.guidance!.mode === 'none' ? null : negatives, latents: get(c, 'latents'),
-          maxSequenceLength: c.json.scalars.max_sequence_length, ...o,
+          maxSequenceLength, ...o,
         });
         const el = expectClose(c, `latents.${mode}`, r.latents, `latents.${mode}`, dtype);
         const ei = expectClose(c, `image.${mode}`, r.image, `image.${mode}`, dtype);

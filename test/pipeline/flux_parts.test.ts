@@ -11,17 +11,15 @@ import { encodeFluxText, type FluxTextEncoders } from '../../src/pipeline/flux_t
 import { createScheduler } from '../../src/pipeline/scheduler.ts';
 import { calculateShift, fluxSchedule, type FlowMatchEulerDiscrete } from '../../src/pipeline/schedulers/flowmatch.ts';
 import { loadTokenizer } from '../../src/tokenizers/index.ts';
-import { atol, expectClose, get, loadCase, note } from '../models/fixtures.ts';
+import { atol, expectClose, get, note } from '../models/fixtures.ts';
+import { c, folder, MODES } from './flux_case.ts';
 import { assertClose } from '../util/compare.ts';
 
-const c = loadCase('flux-schnell-tiny.case');
-const folder = path.resolve(c.dir, c.json.model_folder);
 const sched = c.json.scalars.flow_match_schedules as Record<string, { timesteps: number[]; sigmas_float32_hex: string[]; transformer_timestep_arg: number[] }>;
 const schedConfig = c.json.oracle.spec.scheduler as Record<string, unknown>;
 const hexOf = (x: number) => Buffer.from(new Float32Array([x]).buffer).toString('hex');
 const flow = (config: Record<string, unknown>, steps: number, L = 16) =>
   createScheduler({ _class_name: 'FlowMatchEulerDiscreteScheduler', ...config }, 'test config', { steps, ...fluxSchedule(config, 'test config', steps, L) }) as FlowMatchEulerDiscrete;
-const MODES: Record<string, number> = { none: 1, none_steps2: 2, none_steps4: 4, nasa_a0p5: 1, nasa_a0p5_steps4: 4 };
 
 test('FlowMatchEuler as FluxPipeline sets it (1, 2, 4 steps): timesteps, sigmas bit-exact, transformer timestep', () => {
   for (const [n, rec] of Object.entries(sched)) {
@@ -69,7 +67,7 @@ test('FlowMatchEuler bad settings fail clearly', () => {
 });
 
 test('Euler steps on the recorded velocities reproduce every recorded latent (all modes)', () => {
-  for (const [mode, n] of Object.entries(MODES)) {
+  for (const [mode, { steps: n }] of Object.entries(MODES)) {
     const s = flow(schedConfig, n);
     let x: Float32Array = Float32Array.from(get(c, "latents").data);
     for (let i = 0; i < n; i++) {

@@ -13,22 +13,11 @@ import * as path from 'node:path';
 import { openModel } from '../../src/io/open.ts';
 import type { FluxInputs, FluxRunOptions, HostTensor } from '../../src/models/index.ts';
 import { FluxPipeline, type FluxDenoiser } from '../../src/pipeline/flux.ts';
-import type { GenerateOptions } from '../../src/pipeline/common.ts';
-import { atol, expectClose, get, loadCase, note, rejects } from '../models/fixtures.ts';
+import { atol, expectClose, get, note, rejects } from '../models/fixtures.ts';
+import { c, folder, maxSequenceLength, MODES, negatives, prompts } from './flux_case.ts';
 import { assertClose } from '../util/compare.ts';
 
-const c = loadCase('flux-schnell-tiny.case');
-const folder = path.resolve(c.dir, c.json.model_folder);
-const prompts: string[] = c.json.prompts;
-const negatives: string[] = c.json.negative_prompts;
-const S = c.json.scalars.max_sequence_length;
-const modes: Record<string, Partial<GenerateOptions>> = {
-  none: { guidance: { mode: 'none' } },
-  none_steps2: { guidance: { mode: 'none' }, steps: 2 },
-  none_steps4: { guidance: { mode: 'none' }, steps: 4 },
-  nasa_a0p5: { guidance: { mode: 'nasa', alpha: 0.5 } },
-  nasa_a0p5_steps4: { guidance: { mode: 'nasa', alpha: 0.5 }, steps: 4 },
-};
+const S = maxSequenceLength;
 
 const exact = (what: string, got: HostTensor, exp: HostTensor) => {
   assert.equal(got.shape, exp.shape, `${what} shape`);
@@ -82,10 +71,10 @@ for (const dtype of ['f32'] as const) {
     const pipe = load(folder, dtype);
     try {
       const errs: string[] = [];
-      for (const [mode, o] of Object.entries(modes)) {
+      for (const [mode, o] of Object.entries(MODES)) {
         Object.assign(replay, { mode, dtype, step: 0, seen: [] });
         const r = await pipe.generate({ prompts, negatives: o.guidance!.mode === 'none' ? null : negatives, latents: get(c, 'latents'), maxSequenceLength: S, ...o });
-        assert.is(replay.step, o.steps ?? 1, 'one transformer call per step');
+        assert.is(replay.step, o.steps, 'one transformer call per step');
         assert.is(r.scheduler, 'FlowMatchEulerDiscreteScheduler');
         assert.is(r.width, 64);
         const el = expectClose(c, `latents.${mode}`, r.latents, `latents.${mode}`, dtype);
