@@ -10,7 +10,7 @@ import { parseArgs } from '../src/cli/args.ts';
 import { nodeFlops, planFlops } from '../src/graph/flops.ts';
 import { Graph, type Node } from '../src/graph/graph.ts';
 import { plan } from '../src/graph/plan.ts';
-import type { Guidance } from '../src/guidance/types.ts';
+import type { GraphGuidance } from '../src/guidance/types.ts';
 import { ShapeOnlyScope } from '../src/io/shape_scope.ts';
 import { FluxTransformer2DModel } from '../src/models/flux.ts';
 import { FLUX_DEV, FLUX_SCHNELL, fluxConfig } from '../src/models/flux_configs.ts';
@@ -41,9 +41,8 @@ function build(mode: string): Graph {
     negative_rope: rope('negative_rope_', T),
   };
   const neg = g.input('negative_encoder_hidden_states', [1, T, config.joint_attention_dim]);
-  const guidance: Guidance | null = mode === 'nasa' ? { mode, alpha: 0.5, negativeContext: neg }
-    : mode === 'nag' ? { mode, scale: 4, tau: 2.5, alpha: 0.25, negativeContext: neg }
-    : mode === 'vsf' ? { mode, scale: 3, offset: 0.1, negativeContext: neg } : null;
+  // Strengths are runtime scalars: FLOPs do not depend on them.
+  const guidance: GraphGuidance | null = mode === 'nasa' || mode === 'nag' || mode === 'vsf' ? { mode, negativeContext: neg } : null;
   g.output('sample', model.forward(x, guidance));
   return g;
 }

@@ -16,9 +16,11 @@
 //         softmax; positive text never sees the negative tokens, they see only themselves
 //         and the image).
 // All tensors are packed heads [B, tokens, heads*D], q and k already RMS-normed and rotated.
+// Strengths are runtime scalars (./scalars.ts): one compiled graph serves every value.
 import { EngineError } from '../errors.ts';
 import type { Node } from '../graph/graph.ts';
 import { attention, concat, nag, scale, slice, sub } from '../ops/index.ts';
+import { layerScalars, type LayerScalars } from './scalars.ts';
 import type { LayerGuidance } from './types.ts';
 
 export interface QKV {
@@ -44,34 +46,36 @@ export function jointAttention(pos: QKV, textLen: number, heads: number, neg: QK
   if (!neg) throw new EngineError(`${q.graph.label('joint_attention')}: guidance '${g.mode}' needs the negative text stream`);
   const [qImg, kImg, vImg] = [q, k, v].map((t) => slice(t, 1, T, L)); // [B, N, H*D]
   const kNeg = concat([neg.k, kImg], 1), vNeg = concat([neg.v, vImg], 1); // [B, T- + N, H*D]
-  const G = q.graph;
+  const G = q.graph, s = layerScalars(g);
   const zNeg = G.scope('negative_txt', () => attention(neg.q, kNeg, vNeg, { heads })); // the negative text stream's own joint attention
-  if (g.mode === 'vsf') {
+  if (s.mode === 'vsf') {
     const zTxt = attention(slice(q, 1, 0, T), k, v, { heads }); // [B, T, H*D]
     const B = q.dim(0), M = L + neg.k.dim(1);
-    const bias = new Float32Array(B * M);
-    for (let b = 0; b < B; b++) bias.fill(-g.offset, b * M + L, (b + 1) * M);
-    const mask = q.graph.constant(bias, [B, M], q.dtype, 'vsf_bias'); // [B, T + N + T-]
-    const zImg = G.scope('image_guidance', () => attention(qImg, concat([k, neg.k], 1), concat([v, scale(neg.v, -g.scale)], 1), { heads, mask })); // [B, N, H*D]
+    const isNeg = new Float32Array(B * M);
+    for (let b = 0; b < B; b++) isNeg.fill(1, b * M + L, (b + 1) * M);
+    const zImg = G.scope('image_guidance', () => {
+      const mask = scale(G.constant(isNeg, [B, M], q.dtype, 'vsf_negative_keys'), s.keyBias); // [B, T + N + T-]: -offset on K-
+      return attention(qImg, concat([k, neg.k], 1), concat([v, scale(neg.v, s.valueScale)], 1), { heads, mask }); // [B, N, H*D]
+    });
     return { z: concat([zTxt, zImg], 1), zNeg };
   }
   const z = attention(q, k, v, { heads }); // exactly the plain joint attention [B, T+N, H*D]
   const zTxt = slice(z, 1, 0, T), zPos = slice(z, 1, T, L);
-  const zImg = G.scope('image_guidance', () => imageRows(g, zPos, qImg, neg, kNeg, vNeg, heads));
+  const zImg = G.scope('image_guidance', () => imageRows(s, zPos, qImg, neg, kNeg, vNeg, heads));
   return { z: concat([zTxt, zImg], 1), zNeg };
 }
 
-function imageRows(g: LayerGuidance, zPos: Node, qImg: Node, neg: QKV, kNeg: Node, vNeg: Node, heads: number): Node {
+function imageRows(s: LayerScalars, zPos: Node, qImg: Node, neg: QKV, kNeg: Node, vNeg: Node, heads: number): Node {
   let zImg: Node;
-  switch (g.mode) {
+  switch (s.mode) {
     case 'nasa':
-      zImg = sub(zPos, scale(attention(qImg, neg.k, neg.v, { heads }), g.alpha)); // Z+ - alpha softmax(Q K-^T) V-
+      zImg = sub(zPos, scale(attention(qImg, neg.k, neg.v, { heads }), s.alpha)); // Z+ - alpha softmax(Q K-^T) V-
       break;
     case 'nag':
-      zImg = nag(zPos, attention(qImg, kNeg, vNeg, { heads }), { scale: g.scale, tau: g.tau, alpha: g.alpha });
+      zImg = nag(zPos, attention(qImg, kNeg, vNeg, { heads }), { scale: s.scale, tau: s.tau, alpha: s.alpha });
       break;
     default:
-      throw new EngineError(`unknown guidance mode '${(g as { mode: string }).mode}'`);
+      throw new EngineError(`unknown guidance mode '${(s as { mode: string }).mode}'`);
   }
   return zImg;
 }

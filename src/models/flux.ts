@@ -12,7 +12,7 @@
 import type { Node } from '../graph/graph.ts';
 import type { HostTensor } from '../io/host.ts';
 import type { WeightScope } from '../io/store.ts';
-import { checkSchedule, forLayer, type CrossAttnSite, type Guidance } from '../guidance/types.ts';
+import type { GraphGuidance, GuidanceSite } from '../guidance/types.ts';
 import { concat, scale, silu, slice } from '../ops/index.ts';
 import { FluxSingleTransformerBlock, FluxTransformerBlock, type NegativeStream, type Rope } from './flux_blocks.ts';
 import type { FluxConfig } from './flux_configs.ts';
@@ -46,7 +46,7 @@ export class FluxTransformer2DModel {
   readonly norm_out: AdaLayerNormContinuous;
   readonly proj_out: Linear;
   /** Every block, double then single, in forward order (per-block guidance settings). */
-  readonly sites: CrossAttnSite[];
+  readonly sites: GuidanceSite[];
   readonly innerDim: number;
 
   constructor(ws: WeightScope, readonly config: FluxConfig) {
@@ -58,7 +58,7 @@ export class FluxTransformer2DModel {
     this.x_embedder = new Linear(ws.sub('x_embedder'), c.in_channels, D);
     this.transformer_blocks = Array.from({ length: c.num_layers }, (_, i) => new FluxTransformerBlock(ws.sub(`transformer_blocks.${i}`), D, H, hd, i));
     this.single_transformer_blocks = Array.from({ length: c.num_single_layers }, (_, i) =>
-      new FluxSingleTransformerBlock(ws.sub(`single_transformer_blocks.${i}`), D, H, hd, i, c.num_layers + i));
+      new FluxSingleTransformerBlock(ws.sub(`single_transformer_blocks.${i}`), D, H, hd, c.num_layers + i));
     this.norm_out = new AdaLayerNormContinuous(ws.sub('norm_out'), D);
     this.proj_out = new Linear(ws.sub('proj_out'), D, c.patch_size * c.patch_size * c.out_channels);
     this.sites = [...this.transformer_blocks.map((b) => b.site), ...this.single_transformer_blocks.map((b) => b.site)];
@@ -67,10 +67,10 @@ export class FluxTransformer2DModel {
   /**
    * -> [B, N, out_channels]. With guidance, its negativeContext is the RAW negative T5
    * states [B, T-, joint_attention_dim] (through the same context_embedder) and
-   * x.negative_rope their rotary tables (src/guidance/flux.ts has the modes).
+   * x.negative_rope their rotary tables (src/guidance/flux.ts has the modes; strengths are
+   * runtime scalars the API sets per run).
    */
-  forward(x: FluxForwardInputs, guidance: Guidance | null = null): Node {
-    if (guidance?.mode === 'nasa') checkSchedule(guidance.alpha, this.sites.length, 'nasa alpha');
+  forward(x: FluxForwardInputs, guidance: GraphGuidance | null = null): Node {
     const T = x.encoder_hidden_states.dim(1);
     let img = tap('x_embedder', this.x_embedder.forward(x.hidden_states)); // [B, N, D]
     const gd = x.guidance && this.time_text_embed.guidance_embedder ? scale(x.guidance, 1000) : null;
@@ -81,14 +81,14 @@ export class FluxTransformer2DModel {
     const negStream = (n: Node | null): NegativeStream | null => (n && x.negative_rope ? { x: n, rope: x.negative_rope } : null);
     const g = x.hidden_states.graph;
     this.transformer_blocks.forEach((b, i) => {
-      const out = g.scope(`transformer_blocks.${i}`, () => b.forward(img, txt, embAct, x.rope, negStream(neg), guidance ? forLayer(guidance, b.site) : null));
+      const out = g.scope(`transformer_blocks.${i}`, () => b.forward(img, txt, embAct, x.rope, negStream(neg), guidance && { ...guidance, site: b.site }));
       img = tap(`transformer_blocks.${i}.hidden_states`, out.hidden_states); // [B, N, D]
       txt = tap(`transformer_blocks.${i}.encoder_hidden_states`, out.encoder_hidden_states); // [B, T, D]
       if (out.negative) neg = tap(`negative_txt.transformer_blocks.${i}`, out.negative); // [B, T-, D]
     });
     let h = concat([txt, img], 1); // [B, T+N, D], text first
     this.single_transformer_blocks.forEach((b, i) => {
-      const out = g.scope(`single_transformer_blocks.${i}`, () => b.forward(h, T, embAct, x.rope, negStream(neg), guidance ? forLayer(guidance, b.site) : null));
+      const out = g.scope(`single_transformer_blocks.${i}`, () => b.forward(h, T, embAct, x.rope, negStream(neg), guidance && { ...guidance, site: b.site }));
       h = tap(`single_transformer_blocks.${i}`, out.h); // [B, T+N, D]
       if (out.negative) neg = tap(`negative_txt.single_transformer_blocks.${i}`, out.negative); // [B, T-, D]
     });

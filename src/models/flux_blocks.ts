@@ -13,8 +13,9 @@ import type { Node } from '../graph/graph.ts';
 import type { WeightSource } from '../io/safetensors.ts';
 import type { WeightScope } from '../io/store.ts';
 import { jointAttention, type QKV } from '../guidance/flux.ts';
-import type { CrossAttnSite, LayerGuidance } from '../guidance/types.ts';
-import { add, concat, geluTanh, mul, reshape, rmsNorm, rope, slice } from '../ops/index.ts';
+import { SITE_LAYOUTS } from '../guidance/families.ts';
+import { siteOf, type GuidanceSite, type LayerGuidance } from '../guidance/types.ts';
+import { add, clampAbs, concat, geluTanh, mul, reshape, rmsNorm, rope, slice } from '../ops/index.ts';
 import { AdaLayerNormZero, AdaLayerNormZeroSingle } from './flux_embeddings.ts';
 import { Linear } from './nn.ts';
 import { FeedForward, modulate, PlainLayerNorm } from './pixart_blocks.ts';
@@ -30,6 +31,12 @@ export interface NegativeStream {
   x: Node;
   rope: Rope;
 }
+
+/**
+ * diffusers clips the text stream (double blocks) and the joint stream (single blocks) to
+ * the f16 range in f16 models, so an overflowing residual becomes +-65504, not inf -> NaN.
+ */
+const f16Guard = (x: Node) => (x.dtype === 'f16' ? clampAbs(x, 65504) : x);
 
 /** RMSNorm over each head of packed heads (weight [head_dim], eps 1e-6, f32 statistics). */
 class HeadRMSNorm {
@@ -103,7 +110,7 @@ export class FluxTransformerBlock {
   readonly ff: FeedForward;
   readonly norm2_context: PlainLayerNorm;
   readonly ff_context: FeedForward;
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
   constructor(ws: WeightScope, dim: number, heads: number, headDim: number, index: number) {
     this.norm1 = new AdaLayerNormZero(ws.sub('norm1'), dim);
@@ -113,7 +120,7 @@ export class FluxTransformerBlock {
     this.ff = new FeedForward(ws.sub('ff'), dim);
     this.norm2_context = new PlainLayerNorm(ws.sub('norm2_context'), dim, 1e-6, false);
     this.ff_context = new FeedForward(ws.sub('ff_context'), dim);
-    this.site = { part: 'double', block: index, index, path: `${ws.prefix}.attn` };
+    this.site = siteOf(`${ws.prefix}.attn`, index, SITE_LAYOUTS.mmdit, 'joint');
   }
 
   /**
@@ -142,7 +149,7 @@ export class FluxTransformerBlock {
   // A text stream after attention: c + gate * to_add_out(z), then its modulated ff_context.
   private contextUpdate(c: Node, z: Node, m: Node[]): Node {
     const h = add(c, mul(m[2], this.attn.to_add_out!.forward(z)));
-    return add(h, mul(m[5], this.ff_context.forward(modulate(this.norm2_context.forward(h), m[3], m[4]))));
+    return f16Guard(add(h, mul(m[5], this.ff_context.forward(modulate(this.norm2_context.forward(h), m[3], m[4])))));
   }
 }
 
@@ -152,14 +159,14 @@ export class FluxSingleTransformerBlock {
   readonly proj_mlp: Linear;
   readonly attn: FluxAttention;
   readonly proj_out: Linear;
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
-  constructor(ws: WeightScope, dim: number, heads: number, headDim: number, index: number, siteIndex: number) {
+  constructor(ws: WeightScope, dim: number, heads: number, headDim: number, siteIndex: number) {
     this.norm = new AdaLayerNormZeroSingle(ws.sub('norm'), dim);
     this.proj_mlp = new Linear(ws.sub('proj_mlp'), dim, 4 * dim);
     this.attn = new FluxAttention(ws.sub('attn'), dim, heads, headDim, false);
     this.proj_out = new Linear(ws.sub('proj_out'), 5 * dim, dim);
-    this.site = { part: 'single', block: index, index: siteIndex, path: `${ws.prefix}.attn` };
+    this.site = siteOf(`${ws.prefix}.attn`, siteIndex, SITE_LAYOUTS.mmdit, 'joint');
   }
 
   /** h [B, T+N, D] ([text; image]), textLen T -> h (and the negative text stream [B, T-, D]). */
@@ -169,7 +176,7 @@ export class FluxSingleTransformerBlock {
     const nN = neg ? this.norm.forward(neg.x, m) : null; // [B, T-, D]
     const { z, zNeg } = jointAttention(this.attn.rotate(this.attn.project(hN), r), textLen, this.attn.heads, nN && neg ? this.attn.rotate(this.attn.project(nN), neg.rope) : null, g);
     // residual + gate * proj_out(cat([attn, GELU_tanh(proj_mlp(h_n))], -1)) [B, *, 5D] -> [B, *, D]
-    const out = (res: Node, attn: Node, xN: Node) => add(res, mul(m[2], this.proj_out.forward(concat([attn, geluTanh(this.proj_mlp.forward(xN))], 2))));
+    const out = (res: Node, attn: Node, xN: Node) => f16Guard(add(res, mul(m[2], this.proj_out.forward(concat([attn, geluTanh(this.proj_mlp.forward(xN))], 2)))));
     return { h: out(h, z, hN), negative: neg && nN && zNeg ? out(neg.x, zNeg, nN) : null };
   }
 }

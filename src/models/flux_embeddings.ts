@@ -93,34 +93,24 @@ function chunks(m: Node, n: number): Node[] {
 export class AdaLayerNormZero {
   readonly linear: Linear;
   readonly norm: PlainLayerNorm;
-  constructor(ws: WeightScope, dim: number) {
-    this.linear = new Linear(ws.sub('linear'), dim, 6 * dim);
+  constructor(ws: WeightScope, dim: number, readonly chunks = 6) {
+    this.linear = new Linear(ws.sub('linear'), dim, chunks * dim);
     this.norm = new PlainLayerNorm(ws.sub('norm'), dim, 1e-6, false);
   }
-  // silu(temb) [B, D] -> six [B, 1, D]: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
+  // silu(temb) [B, D] -> [B, 1, D] each: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
   modulation(embAct: Node): Node[] {
-    return chunks(this.linear.forward(embAct), 6);
+    return chunks(this.linear.forward(embAct), this.chunks);
   }
-  // x [B, N, D] -> LayerNorm(x) * (1 + scale_msa) + shift_msa
+  // x [B, N, D] -> LayerNorm(x) * (1 + scale) + shift, with the first two chunks
   forward(x: Node, m: Node[]): Node {
     return modulate(this.norm.forward(x), m[0], m[1]);
   }
 }
 
-/** AdaLayerNormZeroSingle: linear(SiLU(temb)) -> shift, scale, gate. */
-export class AdaLayerNormZeroSingle {
-  readonly linear: Linear;
-  readonly norm: PlainLayerNorm;
+/** AdaLayerNormZeroSingle: the same with three chunks, shift, scale, gate. */
+export class AdaLayerNormZeroSingle extends AdaLayerNormZero {
   constructor(ws: WeightScope, dim: number) {
-    this.linear = new Linear(ws.sub('linear'), dim, 3 * dim);
-    this.norm = new PlainLayerNorm(ws.sub('norm'), dim, 1e-6, false);
-  }
-  // silu(temb) [B, D] -> three [B, 1, D]: shift, scale, gate
-  modulation(embAct: Node): Node[] {
-    return chunks(this.linear.forward(embAct), 3);
-  }
-  forward(x: Node, m: Node[]): Node {
-    return modulate(this.norm.forward(x), m[0], m[1]);
+    super(ws, dim, 3);
   }
 }
 

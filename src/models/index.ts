@@ -21,11 +21,11 @@ import { isPixArtConfig } from './pixart_configs.ts';
 import { isFluxConfig } from './flux_configs.ts';
 
 export { ClipTextEncoder } from './api/clip.ts';
-export { UNet, type UNetGuidance, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
+export { UNet, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
 export { Vae } from './api/vae.ts';
 export { T5Encoder, type T5LoadOptions, type T5RunStats } from './api/t5.ts';
-export { PixArt, PIXART_DEFAULT_ALPHA, type PixArtGuidance, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
-export { Flux, type FluxGuidance, type FluxInputs, type FluxRunOptions } from './api/flux.ts';
+export { PixArt, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
+export { Flux, type FluxInputs, type FluxRunOptions } from './api/flux.ts';
 export { FluxTransformer2DModel, latentImageIds, packLatents, unpackLatents } from './flux.ts';
 export { FLUX_DEV, FLUX_SCHNELL, fluxConfig, isFluxConfig, type FluxConfig } from './flux_configs.ts';
 export { T5EncoderModel } from './t5.ts';

@@ -3,7 +3,7 @@
 import { EngineError } from '../errors.ts';
 import type { HostTensor, Vae } from '../models/index.ts';
 import { latentsToZ } from '../models/latents.ts';
-import type { GuidanceOptions, ResolvedGuidance } from './guidance.ts';
+import type { Guidance, GuidanceOptions } from '../guidance/types.ts';
 import type { NoiseKind, NoiseSource } from './rng.ts';
 import type { StageTimes } from './progress.ts';
 
@@ -35,7 +35,7 @@ export interface GenerateResult {
   image: HostTensor;
   /** Final denoised latent before VAE scaling, (B, C, h, w). */
   latents: HostTensor;
-  guidance: ResolvedGuidance;
+  guidance: Guidance;
   timesteps: number[];
   scheduler: string;
   seed: number;

@@ -12,7 +12,8 @@ import { ClipTextEncoder, Flux, latentImageIds, packLatents, T5Encoder, unpackLa
 import { loadTokenizer } from '../tokenizers/index.ts';
 import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { encodeFluxText, type FluxTextEncoders } from './flux_text.ts';
-import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { resolveGuidance } from '../guidance/resolve.ts';
+import type { Guidance } from '../guidance/types.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
 import { denoiseLoop } from './denoise.ts';
@@ -120,7 +121,7 @@ export class FluxPipeline implements ImagePipeline {
 
   /** One transformer evaluation (CFG: one batch [negatives; prompts]) -> velocity (B, L, 64). */
   private async velocity(x: Float32Array, t: number, B: number, text: { states: HostTensor; pooled: HostTensor },
-    ids: { img_ids: HostTensor; txt_ids: HostTensor }, g: ResolvedGuidance, embedded: number | null): Promise<Float32Array> {
+    ids: { img_ids: HostTensor; txt_ids: HostTensor }, g: Guidance, embedded: number | null): Promise<Float32Array> {
     const n = g.mode === 'cfg' ? 2 * B : B;
     const common = {
       ...ids, timestep: { shape: [n], data: new Float32Array(n).fill(t) },

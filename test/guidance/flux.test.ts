@@ -3,12 +3,15 @@
 import { test } from 'uvu';
 import type { Node } from '../../src/graph/graph.ts';
 import { jointAttention } from '../../src/guidance/flux.ts';
-import type { LayerGuidance } from '../../src/guidance/types.ts';
+import { SITE_LAYOUTS } from '../../src/guidance/families.ts';
+import { guidanceScalars } from '../../src/guidance/scalars.ts';
+import { siteOf, type AttentionGuidance } from '../../src/guidance/types.ts';
 import { fluxJointAttention, type FluxRefMode } from '../../src/ref/flux_guidance.ts';
 import { assertClose } from '../util/compare.ts';
 import { rand, roundF16, runGraph } from '../util/gpu.ts';
 
 const B = 2, H = 2, D = 8, C = H * D, T = 3, N = 6, Tn = 4, L = T + N;
+const site = siteOf('transformer_blocks.0.attn', 0, SITE_LAYOUTS.mmdit, 'joint');
 const r = (n: number, seed: number, f16: boolean) => (f16 ? roundF16(rand(n, seed, 1.5)) : rand(n, seed, 1.5));
 
 const modes: FluxRefMode[] = [
@@ -27,12 +30,12 @@ for (const dtype of ['f32', 'f16'] as const) {
       const out = await runGraph(dtype, (g) => {
         const i = (name: string, n: number) => g.input(name, [B, n, C]);
         const neg = m.mode === 'none' ? null : { q: i('qn', Tn), k: i('kn', Tn), v: i('vn', Tn) };
-        const lg = m.mode === 'none' ? null : ({ ...m, negativeContext: neg!.k } as LayerGuidance);
+        const lg = m.mode === 'none' ? null : { mode: m.mode, negativeContext: neg!.k, site };
         const res = jointAttention({ q: i('q', L), k: i('k', L), v: i('v', L) }, T, H, neg, lg);
         const outs: Record<string, Node> = { z: res.z };
         if (res.zNeg) outs.zNeg = res.zNeg;
         return outs;
-      }, m.mode === 'none' ? { q: d.q, k: d.k, v: d.v } : d);
+      }, m.mode === 'none' ? { q: d.q, k: d.k, v: d.v } : d, m.mode === 'none' ? {} : guidanceScalars(m as AttentionGuidance, [site], ['double', 'single']));
       const want = fluxJointAttention(B, H, D, { q: d.q, k: d.k, v: d.v, n: L }, T, m.mode === 'none' ? null : { q: d.qn, k: d.kn, v: d.vn, n: Tn }, m);
       const [atol, rtol] = f16 ? [8e-3, 4e-3] : [2e-5, 1e-4];
       assertClose(`${JSON.stringify(m)} ${dtype} z`, out.z, want.z, atol, rtol);

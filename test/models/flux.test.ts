@@ -65,6 +65,20 @@ for (const dtype of ['f32', 'f16'] as const) {
   });
 }
 
+test('f16: an overflowing text stream is clipped to +-65504 as diffusers does, not inf -> NaN', async () => {
+  const m = Flux.load(DIR, { dtype: 'f16' });
+  try {
+    const e = get(c, 'encoder_hidden_states');
+    // x17000 keeps the input finite in f16 but drives the text residual past 65504 (without the guard every output is NaN).
+    const out = await m.forward({ ...x, encoder_hidden_states: { shape: e.shape, data: e.data.map((v) => v * 17000) as Float32Array } }, { debug: true });
+    const txt = out['debug.transformer_blocks.0.encoder_hidden_states'].data;
+    assert.is(Math.max(...txt.map(Math.abs)), 65504);
+    assert.ok(out.sample.data.every(Number.isFinite), 'sample is finite');
+  } finally {
+    m.destroy();
+  }
+});
+
 test('FLUX NASA: per-block alpha schedules (double / single / layers)', async () => {
   const m = Flux.load(DIR);
   try {
@@ -129,14 +143,15 @@ test('a config that does not match the weights fails naming the tensor and the s
 
 // ---- the forward command ------------------------------------------------------------------
 
-test('forward: FluxTransformer2DModel plain (f16), NASA --alpha, bad guidance use', async () => {
+test('forward: FluxTransformer2DModel plain (f16), NASA --alpha and default alpha, missing negative input', async () => {
   const base = { ...x, timestep: x.timestep as HostTensor } as Record<string, HostTensor>;
   const plain = await runForward([DIR, '--inputs', writeInputs(path.join(tmp, 'in.safetensors'), base), '--dtype', 'f16'], path.join(tmp, 'out.safetensors'));
   assert.equal(Object.keys(plain), ['sample']);
   expectClose(c, 'forward f16', plain.sample, 'sample', 'f16');
   const inp = writeInputs(path.join(tmp, 'neg.safetensors'), { ...base, ...negative });
   expectClose(cn, 'forward nasa 0.5', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa', '--alpha', '0.5'], path.join(tmp, 'n.safetensors'))).sample, 'sample_nasa_alpha_0p5', 'f32');
-  await rejects(() => forward([DIR, '--inputs', inp, '--guidance', 'nasa', '--out', path.join(tmp, 'x.safetensors')]), /--guidance nasa needs --alpha/);
+  // Without --alpha: the FLUX family default (0.5, src/guidance/families.ts).
+  expectClose(cn, 'forward nasa default', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa'], path.join(tmp, 'n2.safetensors'))).sample, 'sample_nasa_alpha_0p5', 'f32');
   await rejects(() => forward([DIR, '--inputs', path.join(tmp, 'in.safetensors'), '--guidance', 'nasa', '--alpha', '1', '--out', path.join(tmp, 'x.safetensors')]), /missing input 'negative_encoder_hidden_states'/);
   assert.not.ok(fs.existsSync(path.join(tmp, 'x.safetensors')), 'nothing written on error');
 });

@@ -10,7 +10,9 @@ import { openComponent } from '../../io/folder.ts';
 import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { FluxTransformer2DModel } from '../flux.ts';
 import { fluxConfig, type FluxConfig } from '../flux_configs.ts';
-import type { PixArtGuidance } from './pixart.ts';
+import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
+import { guidanceScalars } from '../../guidance/scalars.ts';
+import type { AttentionGuidance } from '../../guidance/types.ts';
 import { checkFinite, checkInputs, GraphCache, shapeKey, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
 
 export interface FluxInputs {
@@ -33,11 +35,9 @@ export interface FluxInputs {
   negative_txt_ids?: HostTensor;
 }
 
-/** The same attention-space modes as PixArt's; NASA's alpha may vary per block ('double' / 'single' / layers). */
-export type FluxGuidance = PixArtGuidance;
-
 export interface FluxRunOptions extends RunOptions {
-  guidance?: FluxGuidance | null;
+  /** Attention-space guidance (src/guidance/flux.ts); NASA's alpha may vary per part ('double' / 'single') or site. */
+  guidance?: AttentionGuidance | null;
 }
 
 const scalarOrBatch = (t: HostTensor | number): HostTensor => (typeof t === 'number' ? { shape: [], data: Float32Array.of(t) } : t);
@@ -102,7 +102,9 @@ export class Flux {
     const tables = this.model.pos_embed.forward(ids, T + N);
     const negTables = guidance ? this.model.pos_embed.forward(inputs.negative_txt_ids?.data ?? new Float32Array(T_neg * A), T_neg) : null;
 
-    const key = `${shapeKey(inputs.hidden_states, inputs.encoder_hidden_states, inputs.negative_encoder_hidden_states)}|${JSON.stringify(guidance)}`;
+    // The key holds the mode only: strengths are runtime scalars, so an alpha sweep reuses one graph.
+    const scalars = guidance ? guidanceScalars(guidance, this.model.sites, layoutParts(SITE_LAYOUTS.mmdit)) : {};
+    const key = `${shapeKey(inputs.hidden_states, inputs.encoder_hidden_states, inputs.negative_encoder_hidden_states)}|${guidance?.mode ?? 'none'}`;
     const build = (g: Graph) => {
       const rope = (p: string, n: number) => ({ cos: g.input(`${p}cos`, [n, hd], 'f32'), sin: g.input(`${p}sin`, [n, hd], 'f32') });
       const x = {
@@ -115,7 +117,7 @@ export class Flux {
         negative_rope: guidance ? rope('negative_rope_', T_neg) : null,
       };
       const neg = guidance ? g.input('negative_encoder_hidden_states', inputs.negative_encoder_hidden_states!.shape) : null;
-      return { sample: this.model.forward(x, guidance && neg ? { ...guidance, negativeContext: neg } : null) };
+      return { sample: this.model.forward(x, guidance && neg ? { mode: guidance.mode, negativeContext: neg } : null) };
     };
     const feed: Record<string, ArrayLike<number>> = {
       hidden_states: inputs.hidden_states.data, encoder_hidden_states: inputs.encoder_hidden_states.data,
@@ -123,7 +125,7 @@ export class Flux {
     };
     if (c.guidance_embeds) feed.guidance = perRow(gs!);
     if (guidance && negTables) Object.assign(feed, { negative_encoder_hidden_states: inputs.negative_encoder_hidden_states!.data, negative_rope_cos: negTables.cos, negative_rope_sin: negTables.sin });
-    const out = await this.cache.run(key, build, feed, opts);
+    const out = await this.cache.run(key, build, feed, opts, scalars);
     if (opts.debug) Object.assign(out, { 'debug.pos_embed.cos': { shape: [T + N, hd], data: tables.cos }, 'debug.pos_embed.sin': { shape: [T + N, hd], data: tables.sin } });
     return out;
   }
