@@ -33,7 +33,7 @@ export interface GenerateOptions {
 export interface GenerateResult {
   /** (B, 3, H, W) in [0, 1]. */
   image: HostTensor;
-  /** Final denoised latent before VAE scaling, (B, C, h, w). */
+  /** Final denoised latent before VAE scaling, (B, C, h, w) (FLUX: still packed, (B, L, 64)). */
   latents: HostTensor;
   guidance: Guidance;
   timesteps: number[];
