@@ -20,8 +20,12 @@ export interface GenerateOptions {
   noise?: NoiseKind;
   width?: number;
   height?: number;
-  /** Unit-variance initial noise (B, C, h, w): diffusers' `latents=` argument. */
+  /** Unit-variance initial noise (B, C, h, w): diffusers' `latents=` argument (FLUX: packed (B, L, 64)). */
   latents?: HostTensor;
+  /** FLUX: T5 token count (default 256 for schnell, 512 for guidance-distilled -dev). */
+  maxSequenceLength?: number;
+  /** FLUX.1-dev: the embedded guidance value (diffusers' guidance_scale, default 3.5). */
+  guidanceScale?: number;
   /** Called after each denoising step (progress bars). */
   onStep?: (step: number, total: number) => void;
 }
@@ -29,7 +33,7 @@ export interface GenerateOptions {
 export interface GenerateResult {
   /** (B, 3, H, W) in [0, 1]. */
   image: HostTensor;
-  /** Final denoised latent before VAE scaling, (B, C, h, w). */
+  /** Final denoised latent before VAE scaling, (B, C, h, w) (FLUX: still packed, (B, L, 64)). */
   latents: HostTensor;
   guidance: Guidance;
   timesteps: number[];
