@@ -3,8 +3,14 @@
 // image_uint8 -> pixel_values (fixture) and PIL's bicubic resize (resize_golden.json,
 // written by tools/make-resize-golden.py with Pillow).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { run as forward } from '../../src/cli/forward.ts';
+import { toFloat32 } from '../../src/io/dtype.ts';
+import { writeHostTensors } from '../../src/io/host.ts';
+import { SafetensorsReader } from '../../src/io/safetensors.ts';
 import { defaultProcessor, preprocess, resizeBicubic } from '../../src/eval/preprocess.ts';
 import { ClipModel } from '../../src/models/api/clip_model.ts';
 import { expectClose, expectDebug, get, loadCase, note, rejects } from '../models/fixtures.ts';
@@ -63,6 +69,27 @@ test('CLIPModel rejects wrong inputs naming them', async () => {
   bad[1] = 1000;
   await rejects(() => m.forward({ input_ids: { shape: ids.shape, data: bad } }), /input_ids\[0, 1\] = 1000 is outside the vocabulary \[0, 1000\)/);
   m.destroy();
+});
+
+test('forward command on a CLIPModel folder: pixel_values, input_ids, attention_mask (I64)', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nasa-clipfwd-'));
+  try {
+    const inp = path.join(tmp, 'in.safetensors'), outFile = path.join(tmp, 'out.safetensors');
+    writeHostTensors(inp, { pixel_values: get(c, 'pixel_values'), input_ids: get(c, 'input_ids'), attention_mask: get(c, 'attention_mask') });
+    const log = console.log;
+    console.log = () => {};
+    try {
+      await forward([c.modelDir, '--inputs', inp, '--out', outFile]);
+    } finally {
+      console.log = log;
+    }
+    const r = SafetensorsReader.open(outFile);
+    assert.equal(r.names().sort(), ['image_embeds', 'logits_per_image', 'logits_per_text', 'text_embeds']);
+    for (const n of r.names()) expectClose(c, n, { shape: [...r.source(n).shape], data: Float32Array.from(toFloat32(r.source(n))) }, n, 'f32');
+    r.close();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test.run();
