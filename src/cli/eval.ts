@@ -62,8 +62,9 @@ export async function run(argv: string[]): Promise<void> {
       model: opts.clip as string, dtype, logit_scale: Number(scorer.logitScale.toFixed(6)),
       preprocess: scorer.processor.source.endsWith('preprocessor_config.json') ? 'preprocessor_config.json' : 'CLIPImageProcessor defaults',
     };
-    const images = await scoreCollection(scorer, c, threshold, (done, total) => process.stderr.write(`eval: ${done}/${total} pairs scored\r`));
-    process.stderr.write('\n');
+    const tty = process.stderr.isTTY;
+    const images = await scoreCollection(scorer, c, threshold, (done, total) => tty && process.stderr.write(`\reval: ${done}/${total} pairs scored`));
+    if (tty) process.stderr.write('\n');
     if (shard) {
       const file = writeScorePart(positional[0], shard, c, clip, threshold, images);
       console.error(`scored ${images.length} images of shard ${shard.index}/${shard.count}; wrote ${file} (join the shards with eval --merge ${positional[0]})`);

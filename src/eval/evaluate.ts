@@ -12,7 +12,7 @@ import { readBatchFile } from '../pipeline/batchfile.ts';
 import { readParts, type Shard } from '../pipeline/sweep.ts';
 import { cosine, type ClipScorer } from './clip_scorer.ts';
 import { contactSheet } from './contact.ts';
-import { readImage, readPngText } from './image_io.ts';
+import { checkImageFile, readImage, readPngText } from './image_io.ts';
 import { buildReport, reportCsv, roundImage, type ClipInfo, type EvalImage, type EvalPair, type EvalSetting, type Report } from './report.ts';
 
 export interface Item { pair: number; setting: string; file: string }
@@ -90,6 +90,7 @@ export function collectFiles(inputs: string[], pairsFile?: string): Collection {
     } else files.push(inp);
   }
   if (!files.length) throw new EngineError('eval: no images given');
+  files.forEach(checkImageFile);
   const entries = pairsFile ? readBatchFile(pairsFile) : null;
   if (entries && entries.length !== files.length) {
     throw new EngineError(`${pairsFile}: ${entries.length} prompt pair(s) for ${files.length} image(s); give one line per image, in the order they are listed (folders: sorted by name; first: ${files[0]}, last: ${files[files.length - 1]})`);

@@ -31,12 +31,30 @@ function readFile(file: string): Buffer {
   }
 }
 
+const notAnImage = (file: string, b: Uint8Array) =>
+  new EngineError(`${file}: not a PNG or JPEG image (starts with bytes ${[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ') || 'nothing: empty file'})`);
+
 /** Decodes a PNG or JPEG file to RGB; anything else is refused naming the file. */
 export function readImage(file: string): RgbImage {
   const b = readFile(file);
   if (isPng(b)) return decodePng(b, file).image;
   if (isJpeg(b)) return decodeJpeg(b, file);
-  throw new EngineError(`${file}: not a PNG or JPEG image (starts with bytes ${[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ') || 'nothing: empty file'})`);
+  throw notAnImage(file, b);
+}
+
+/** Checks the file's signature only (cheap: 8 bytes), to refuse a non-image before any work. */
+export function checkImageFile(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    readFile(file); // throws the right error
+    return;
+  }
+  const head = new Uint8Array(8);
+  const n = fs.readSync(fd, head, 0, 8, 0);
+  fs.closeSync(fd);
+  if (!isPng(head.subarray(0, n)) && !isJpeg(head.subarray(0, n))) throw notAnImage(file, head.subarray(0, n));
 }
 
 export function decodeJpeg(b: Uint8Array, file: string): RgbImage {
