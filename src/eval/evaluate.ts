@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readBatchFile } from '../pipeline/batchfile.ts';
-import { readParts, type Shard } from '../pipeline/sweep.ts';
+import { readPartFile, readParts, type Shard } from '../pipeline/sweep.ts';
 import { cosine, type ClipScorer } from './clip_scorer.ts';
 import { contactSheet } from './contact.ts';
 import { checkImageFile, readImage, readPngText } from './image_io.ts';
@@ -187,17 +187,7 @@ export function mergeScores(runDir: string): Report {
     throw new EngineError(`${runDir}: no parts/ folder (expected the output of generate --out-dir and eval --shard)`);
   }
   if (!names.length) throw new EngineError(`${dir}: no scores-K-of-N.json parts; run eval ${runDir} --clip DIR --shard K/N for each shard first`);
-  const parts = names.map((n) => {
-    const f = path.join(dir, n);
-    let v: ScorePart;
-    try {
-      v = JSON.parse(fs.readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw new EngineError(`${f}: unreadable part (${(e as Error).message})`);
-    }
-    if (v?.format !== SCORE_PART_FORMAT) throw new EngineError(`${f}: not a ${SCORE_PART_FORMAT} file`);
-    return { ...v, file: f };
-  });
+  const parts = names.map((n) => ({ ...readPartFile<ScorePart>(path.join(dir, n), SCORE_PART_FORMAT), file: path.join(dir, n) }));
   checkComplete(`${runDir}: score`, parts);
   const a = parts[0];
   for (const p of parts) {

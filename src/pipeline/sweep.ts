@@ -218,15 +218,17 @@ export function readParts(runDir: string, shard?: Shard): SweepPart[] {
   }
   if (shard) names = names.filter((n) => n === `gen-${shard.index}-of-${shard.count}.json`);
   if (!names.length) throw new EngineError(`${dir}: no ${shard ? `gen-${shard.index}-of-${shard.count}.json` : 'gen-K-of-N.json'} part (run generate${shard ? ` --shard ${shard.index}/${shard.count}` : ''} first)`);
-  return names.sort().map((n) => {
-    const f = path.join(dir, n);
-    let v: SweepPart;
-    try {
-      v = JSON.parse(fs.readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw new EngineError(`${f}: unreadable part (${(e as Error).message})`);
-    }
-    if (v?.format !== PART_FORMAT) throw new EngineError(`${f}: not a ${PART_FORMAT} file`);
-    return v;
-  });
+  return names.sort().map((n) => readPartFile<SweepPart>(path.join(dir, n), PART_FORMAT));
+}
+
+/** A part file (generation or scores) of the given format, with one-line errors. */
+export function readPartFile<T extends { format: string }>(file: string, format: string): T {
+  let v: T;
+  try {
+    v = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new EngineError(`${file}: unreadable part (${(e as Error).message})`);
+  }
+  if (v?.format !== format) throw new EngineError(`${file}: not a ${format} file`);
+  return v;
 }
