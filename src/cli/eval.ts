@@ -25,17 +25,22 @@ const USAGE = `usage: npx tsx src/cli.ts eval <run-dir | image files | image fol
   --merge              join the score parts of a run into the report (identical to an unsharded eval)
   --out DIR            where report.json, report.csv and contact.png go (default: the run folder, or eval-report/)
   --thumb PX           contact-sheet thumbnail size (default 128)
+  --sheet-pairs N      draw the first N pairs on the contact sheet (default 100; the reports hold all)
   -h, --help           this text`;
 
 export async function run(argv: string[]): Promise<void> {
   const { positional, opts } = parseArgs('eval', argv, {
     clip: { type: 'string' }, tokenizer: { type: 'string' }, pairs: { type: 'string' }, threshold: { type: 'number' },
     dtype: { type: 'string' }, shard: { type: 'string' }, merge: { type: 'boolean' }, out: { type: 'string' }, thumb: { type: 'number' },
+    'sheet-pairs': { type: 'number' },
     help: { alias: 'h', type: 'boolean' },
   });
   if (opts.help) return void console.log(USAGE);
   const thumb = (opts.thumb as number | undefined) ?? 128;
   if (!Number.isInteger(thumb) || thumb < 8 || thumb > 1024) throw new EngineError(`eval: --thumb must be an integer in 8..1024, got ${thumb}`);
+  const sheetPairs = (opts['sheet-pairs'] as number | undefined) ?? 100;
+  if (!Number.isInteger(sheetPairs) || sheetPairs < 1) throw new EngineError(`eval: --sheet-pairs must be a positive integer, got ${sheetPairs}`);
+  const sheet = { thumb, pairs: sheetPairs };
   if (!positional.length) throw new EngineError(`eval: give a run folder or images\n${USAGE}`);
 
   if (opts.merge) {
@@ -43,7 +48,7 @@ export async function run(argv: string[]): Promise<void> {
     for (const o of ['clip', 'shard', 'pairs', 'threshold', 'dtype', 'tokenizer']) if (opts[o] !== undefined) throw new EngineError(`eval --merge: --${o} does not apply (the score parts already hold it)`);
     const runDir = positional[0];
     const r = mergeScores(runDir);
-    return finish(r, (opts.out as string | undefined) ?? runDir, runDir, thumb);
+    return finish(r, (opts.out as string | undefined) ?? runDir, runDir, sheet);
   }
 
   if (!opts.clip) throw new EngineError('eval: --clip DIR (a CLIPModel folder) is required');
@@ -71,14 +76,14 @@ export async function run(argv: string[]): Promise<void> {
       return;
     }
     const r = buildReport(clip, threshold, c.settings, c.pairs, images);
-    finish(r, (opts.out as string | undefined) ?? (run ? positional[0] : 'eval-report'), run ? positional[0] : '.', thumb);
+    finish(r, (opts.out as string | undefined) ?? (run ? positional[0] : 'eval-report'), run ? positional[0] : '.', sheet);
   } finally {
     scorer.destroy();
   }
 }
 
-function finish(r: ReturnType<typeof buildReport>, outDir: string, baseDir: string, thumb: number): void {
-  const files = writeReport(outDir, r, baseDir, thumb);
+function finish(r: ReturnType<typeof buildReport>, outDir: string, baseDir: string, sheet: { thumb: number; pairs: number }): void {
+  const files = writeReport(outDir, r, baseDir, sheet.thumb, sheet.pairs);
   console.log(summaryText(r));
   console.error(`${r.images.length} images, ${r.pairs.length} pairs, ${r.settings.length} settings; wrote ${[files.json, files.csv, files.png].map((f) => path.normalize(f)).join(', ')}`);
 }

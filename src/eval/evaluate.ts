@@ -200,10 +200,17 @@ export function mergeScores(runDir: string): Report {
   return buildReport(a.clip, a.threshold, a.settings, pairs, images);
 }
 
-/** Writes contact.png, report.csv and report.json into `outDir` (each via a temporary file). */
-export function writeReport(outDir: string, r: Report, baseDir: string, thumb: number): { json: string; csv: string; png: string } {
-  const sheet = contactSheet(r, (f) => readImage(path.resolve(baseDir, f)), thumb);
-  const report: Report = { ...r, contact_sheet: { file: 'contact.png', width: sheet.width, height: sheet.height, thumb, cells: sheet.cells } };
+/**
+ * Writes contact.png, report.csv and report.json into `outDir` (each via a temporary file).
+ * The sheet shows the first `sheetPairs` pairs (a sweep of thousands would not fit one PNG).
+ */
+export function writeReport(outDir: string, r: Report, baseDir: string, thumb: number, sheetPairs = 100): { json: string; csv: string; png: string } {
+  const shown = new Set(r.pairs.slice(0, sheetPairs).map((p) => p.index));
+  const index = r.images.map((im, i) => (shown.has(im.pair) ? i : -1)).filter((i) => i >= 0);
+  const sub: Report = { ...r, pairs: r.pairs.filter((p) => shown.has(p.index)), images: index.map((i) => r.images[i]) };
+  const sheet = contactSheet(sub, (f) => readImage(path.resolve(baseDir, f)), thumb);
+  const cells = sheet.cells.map((c) => ({ ...c, image: index[c.image] })); // indices into the full report
+  const report: Report = { ...r, contact_sheet: { file: 'contact.png', width: sheet.width, height: sheet.height, thumb, pairs_shown: shown.size, cells } };
   const json = JSON.stringify(report, null, 1) + '\n', csv = reportCsv(report);
   const files = { png: path.join(outDir, 'contact.png'), csv: path.join(outDir, 'report.csv'), json: path.join(outDir, 'report.json') };
   writeFileAtomic(files.png, sheet.png);

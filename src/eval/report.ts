@@ -64,7 +64,8 @@ export interface Report {
   pairs: EvalPair[];
   images: EvalImage[];
   summary: SettingSummary[];
-  contact_sheet: { file: string; width: number; height: number; thumb: number; cells: CellBox[] } | null;
+  /** `cells[i].image` indexes `images`; only the first `pairs_shown` pairs are drawn. */
+  contact_sheet: { file: string; width: number; height: number; thumb: number; pairs_shown: number; cells: CellBox[] } | null;
 }
 
 export const REMOVAL_RULE = 'removed when CLIP zero-shot classification of the image over the two texts {positive prompt, negative prompt} gives the negative prompt a probability p_negative = softmax(logit_scale * [cos_neg, cos_pos])[0] below the threshold';

@@ -57,13 +57,15 @@ test('eval on loose files with --pairs writes a report (one row per pair)', asyn
   await quietly(async () => {
     const log = console.log;
     console.log = () => {};
-    try { await evalCmd([a, j, '--pairs', pairs, '--clip', CLIP, '--tokenizer', tok, '--out', out, '--thumb', '32']); } finally { console.log = log; }
+    try { await evalCmd([a, j, '--pairs', pairs, '--clip', CLIP, '--tokenizer', tok, '--out', out, '--thumb', '32', '--sheet-pairs', '1']); } finally { console.log = log; }
   });
   const r = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
   assert.equal(r.pairs.map((p: any) => [p.id, p.negative]), [['fox', 'snow'], ['cabin', null]]);
   assert.is(r.images[1].clip_neg, null, 'no negative: no CLIP-');
   assert.is(r.images[1].removed, null);
   assert.is(r.summary[0].removal.n, 1);
+  assert.equal([r.contact_sheet.pairs_shown, r.contact_sheet.cells.map((c: any) => c.image)], [1, [0]], '--sheet-pairs 1 draws the first pair only');
+  assert.is(readImage(path.join(out, 'contact.png')).height, r.contact_sheet.height);
 });
 
 test('sweep: a batch line without a prompt, a line without a negative, --shard 3/2: clear errors, nothing written', async () => {
