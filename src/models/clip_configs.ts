@@ -37,8 +37,12 @@ export function clipModelConfig(cfg: Record<string, any>, file: string): ClipMod
   if (arch !== 'CLIPModel' && cfg.model_type !== 'clip') throw new EngineError(`${file}: "architectures" = ${JSON.stringify(cfg.architectures)}, expected ["CLIPModel"]`);
   const top = new Reader(file, cfg);
   const projection_dim = top.posInt('projection_dim', 512);
-  const tc = cfg.text_config ?? {}, vc = cfg.vision_config ?? {};
-  if (typeof tc !== 'object' || typeof vc !== 'object') throw new EngineError(`${file}: "text_config" and "vision_config" must be objects`);
+  for (const k of ['text_config', 'vision_config', 'text_config_dict', 'vision_config_dict']) {
+    if (cfg[k] !== undefined && (typeof cfg[k] !== 'object' || cfg[k] === null || Array.isArray(cfg[k]))) throw new EngineError(`${file}: "${k}" must be an object`);
+  }
+  // Older exports (the openai/clip-vit-* folders) also carry *_config_dict, which
+  // CLIPConfig.__init__ lets override *_config.
+  const tc = { ...cfg.text_config, ...cfg.text_config_dict }, vc = { ...cfg.vision_config, ...cfg.vision_config_dict };
   // CLIPTextConfig's own defaults differ from the SD text encoders' (eos_token_id 49407, not
   // the legacy 2; with the real vocabulary both pool the same position).
   const text = clipTextConfig({ eos_token_id: 49407, ...tc, architectures: ['CLIPTextModelWithProjection'], projection_dim }, `${file} text_config`);
