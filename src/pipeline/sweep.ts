@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readPngText } from '../eval/image_io.ts';
 import type { BatchEntry } from './batchfile.ts';
 import type { GenerateOptions, ImagePipeline } from './common.ts';
-import { parseGuidanceMode, type GuidanceMode, type GuidanceOptions } from './guidance.ts';
+import { parseGuidanceMode, type GuidanceMode, type GuidanceOptions } from '../guidance/index.ts';
 import { encodePng, floatImageToRgb, generationText } from './png.ts';
 import { ProgressBar } from './progress.ts';
 
