@@ -1,12 +1,12 @@
 // Reading images to score: PNG (our own decoder on node:zlib: every colour type, bit
-// depths 1-16, Adam7 refused) and baseline/progressive JPEG (the jpeg-js package), both to
+// depths 1-16, Adam7 refused) and baseline/progressive JPEG (jpeg.ts), both to
 // 8-bit RGB with alpha dropped, as PIL's Image.convert('RGB') does. Also reads the text
 // chunks (tEXt/iTXt/zTXt) the engine's PNG writer stores generation metadata in.
 // Spec: PNG (Third Edition) sections 5, 7.2 (sample depths), 9 (filters), 11.3.3.
 import * as fs from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import jpeg from 'jpeg-js';
 import { EngineError } from '../errors.ts';
+import { decodeJpeg } from './jpeg.ts';
 
 export interface RgbImage {
   width: number;
@@ -55,17 +55,6 @@ export function checkImageFile(file: string): void {
   const n = fs.readSync(fd, head, 0, 8, 0);
   fs.closeSync(fd);
   if (!isPng(head.subarray(0, n)) && !isJpeg(head.subarray(0, n))) throw notAnImage(file, head.subarray(0, n));
-}
-
-export function decodeJpeg(b: Uint8Array, file: string): RgbImage {
-  let d: { width: number; height: number; data: Uint8Array };
-  try {
-    d = jpeg.decode(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 200 });
-  } catch (e) {
-    throw new EngineError(`${file}: cannot decode JPEG (${(e as Error).message ?? e})`);
-  }
-  if (d.data.length !== d.width * d.height * 3) throw new EngineError(`${file}: JPEG decoded to ${d.data.length} bytes for ${d.width}x${d.height} RGB`);
-  return { width: d.width, height: d.height, rgb: d.data };
 }
 
 /** Text chunks of a PNG file, by keyword (first wins); null when the file is not a readable PNG. */

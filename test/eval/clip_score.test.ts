@@ -1,7 +1,8 @@
 // CLIPModel (vision + text towers, projections, logit_scale) against the transformers
 // goldens of the clip-score fixture, f32 and f16, and CLIPImageProcessor's preprocessing:
 // image_uint8 -> pixel_values (fixture) and PIL's bicubic resize (resize_golden.json,
-// written by tools/make-resize-golden.py with Pillow).
+// written by tools/make-eval-goldens.py with Pillow); JPEG decoding as PIL's libjpeg does it
+// (jpeg_golden.json).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { run as forward } from '../../src/cli/forward.ts';
 import { toFloat32 } from '../../src/io/dtype.ts';
 import { writeHostTensors } from '../../src/io/host.ts';
 import { SafetensorsReader } from '../../src/io/safetensors.ts';
+import { decodeJpeg } from '../../src/eval/jpeg.ts';
 import { defaultProcessor, preprocess, resizeBicubic } from '../../src/eval/preprocess.ts';
 import { ClipModel } from '../../src/models/api/clip_model.ts';
 import { expectClose, expectDebug, get, loadCase, note, rejects } from '../models/fixtures.ts';
@@ -38,6 +40,23 @@ test('bicubic resize equals PIL Image.resize(BICUBIC) bit for bit', () => {
     let worst = 0;
     for (let i = 0; i < got.rgb.length; i++) worst = Math.max(worst, Math.abs(got.rgb[i] - k.out_rgb[i]));
     assert.is(worst, 0, `${k.width}x${k.height} -> ${k.out_width}x${k.out_height}: max |diff| ${worst}`);
+  }
+});
+
+test('JPEG decoding matches PIL (libjpeg fancy upsampling + YCbCr tables) within the IDCT noise', () => {
+  const g = JSON.parse(fs.readFileSync(new URL('./jpeg_golden.json', import.meta.url), 'utf8'));
+  for (const k of g.cases) {
+    const got = decodeJpeg(Buffer.from(k.jpeg_base64, 'base64'), k.name);
+    assert.equal([got.width, got.height], [k.width, k.height]);
+    let worst = 0, sum = 0;
+    for (let i = 0; i < got.rgb.length; i++) {
+      const d = Math.abs(got.rgb[i] - k.rgb[i]);
+      worst = Math.max(worst, d);
+      sum += d;
+    }
+    const mean = sum / got.rgb.length;
+    note(`jpeg ${k.name}: max |diff| ${worst}, mean ${mean.toFixed(3)} levels vs PIL`);
+    assert.ok(worst <= 4 && mean < 0.5, `${k.name}: max |diff| ${worst}, mean ${mean.toFixed(3)} levels vs PIL`);
   }
 });
 
