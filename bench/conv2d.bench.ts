@@ -1,12 +1,12 @@
 // conv2d on SD-Turbo's real shapes (UNet 3x3 and 1x1, VAE decoder 3x3), against
 // @tensorflow/tfjs-backend-webgpu's conv2d on the same Dawn adapter in the same process.
-//   npm run bench -- conv2d [--quick] [--no-tfjs] [--filter 32x32]
+//   npm run bench -- conv2d [--quick] [--no-tfjs] [--filter 32x32] [--vae]
 // --quick uses smaller images (the full VAE shapes take seconds per run on lavapipe).
 // Our op runs NCHW/OIHW as the engine does; tfjs runs the same convolution NHWC/HWIO
 // (its native layout), fused with the bias like ours. Ratio = tfjs time / our time.
 import type { Harness, BenchResult } from './harness.ts';
 import { conv2d } from '../src/ops/conv2d.ts';
-import { defaultVariant, type Conv2dVariant } from '../src/ops/variant.ts';
+import { defaultVariant, VARIANTS, type Conv2dVariant } from '../src/ops/variant.ts';
 
 interface Shape { what: string; hw: number; cin: number; cout: number; k: number; pad: number }
 const s = (what: string, hw: number, cin: number, cout: number, k: number): Shape => ({ what, hw, cin, cout, k, pad: k === 3 ? 1 : 0 });
@@ -29,10 +29,37 @@ const QUICK: Shape[] = [
   s('vae', 64, 256, 256, 3),
 ];
 
+// The VAE decoder's 3x3 convs at 512^2 output (latent 64^2): where SD-Turbo's decode time
+// goes (issue 9). `--vae` times every variant in f32 and f16 per shape, side by side, and
+// names the fastest (`--vae --quick`: the 64^2 and 128^2 ones only).
+const VAE_DECODER: Shape[] = [
+  s('vae dec', 64, 512, 512, 3), s('vae dec', 128, 512, 512, 3), s('vae dec', 256, 512, 512, 3),
+  s('vae dec', 256, 512, 256, 3), s('vae dec', 256, 256, 256, 3), s('vae dec', 512, 256, 256, 3),
+  s('vae dec', 512, 256, 128, 3), s('vae dec', 512, 128, 128, 3),
+];
+
+async function benchVaeDecoder(h: Harness): Promise<void> {
+  const shapes = h.quick ? VAE_DECODER.slice(0, 2) : VAE_DECODER;
+  const dtypes = h.device.hasF16() ? (['f32', 'f16'] as const) : (['f32'] as const);
+  for (const x of shapes) {
+    const runs: { what: string; r: BenchResult }[] = [];
+    for (const dtype of dtypes) {
+      for (const v of VARIANTS.conv2d) {
+        const r = await runOurs(h, x, dtype, v);
+        if (r) runs.push({ what: `${v} ${dtype}`, r });
+      }
+    }
+    if (!runs.length) continue;
+    runs.sort((a, b) => a.r.minMs - b.r.minMs);
+    h.note(`  ${label(x)}: fastest ${runs[0].what} (${runs.map((u) => `${u.what} ${u.r.minMs.toFixed(1)} ms`).join(', ')})`);
+  }
+}
+
 const label = (x: Shape) => `${x.what} ${x.k}x${x.k} ${x.hw}x${x.hw}x${x.cin}->${x.cout}`;
 const flops = (x: Shape) => 2 * x.hw * x.hw * x.cout * x.cin * x.k * x.k;
 
 export async function bench(h: Harness): Promise<void> {
+  if (process.argv.includes('--vae')) return benchVaeDecoder(h);
   const shapes = h.quick ? QUICK : FULL;
   const tf = process.argv.includes('--no-tfjs') ? null : await loadTfjs(h);
   const mine = defaultVariant('conv2d', h.device.facts);
