@@ -1,8 +1,8 @@
 // Does f16 pay on this adapter? The ops that carry SD-Turbo's time (linear, conv2d 3x3,
 // attention) at its shapes, each timed in f32 and then in f16 (f16 storage, f32
 // accumulation) right after, with the adapter's default variants; prints f32 ms / f16 ms
-// per shape (> 1: f16 is faster). The pipelines' f16 policy (src/ops/f16_policy.ts) was
-// decided from this bench; it asserts nothing.
+// per shape (> 1: f16 is faster). Together with the e2e bench (f16 native vs f32) it is
+// what src/ops/f16_policy.ts is decided from; it asserts nothing.
 //   npm run bench -- f16 [--quick] [--json]
 import type { Graph, Node } from '../src/graph/graph.ts';
 import { attention } from '../src/ops/attention.ts';

@@ -1,22 +1,23 @@
-// When f16 pays. An f16 graph stores weights and activations in f16 and every kernel
-// accumulates in f32; on a GPU that halves memory traffic. On a CPU-emulated adapter
-// (lavapipe) the f16 loads and stores are extra conversions on the CPU, and
-// bench/f16.bench.ts measured f16 no faster overall (conv2d 13 vs 23 GFLOP/s in a quiet
-// A/B run, attention 0.63x, linear 0.8-2.2x in a loaded one; see bench/RESULTS.md), so
-// there a pipeline asked for f16 computes in f32 from its f16 weights and says so once.
-// The model API keeps what it is asked ('native'): the f16 kernel tests run on lavapipe.
-// ENGINE_F16=native|auto overrides both.
+// When f16 is honoured. An f16 graph stores weights and activations in f16 and every kernel
+// accumulates in f32. Measured on lavapipe (bench/RESULTS.md, "f16 that pays"): per kernel
+// f16 vs f32 is mixed (bench/f16.bench.ts: linear 0.8-2.2x, conv2d 0.9-1.3x, attention
+// 0.6x), but end to end on the random full-size SD-Turbo at 256^2 f16 was as fast or faster
+// (UNet 34-40 s vs 42 s, VAE decode 67-85 s vs 82-115 s, and f32's cold run pays ~2x for
+// converting 3.4 GB of weights on upload). So f16 pays wherever the adapter has shader-f16;
+// where it has not, a pipeline asked for f16 ('auto') runs in f32 and says so once instead
+// of failing to compile. The model API keeps what it is asked ('native'). An adapter found
+// slower in f16 later gets its rule in f16Pays. ENGINE_F16=native|auto overrides both.
 import { EngineError } from '../errors.ts';
 import type { Float } from '../graph/graph.ts';
 
 /** 'auto': f16 only where it pays on the adapter; 'native': f16 whenever asked. */
 export type F16Mode = 'auto' | 'native';
 
-export interface F16Facts { isSoftware: boolean; hasF16(): boolean; adapterName: string }
+export interface F16Facts { hasF16(): boolean; adapterName: string }
 
-/** Whether f16 storage is expected to be faster than f32 on this adapter. */
+/** Whether f16 storage is expected to be no slower than f32 on this adapter. */
 export function f16Pays(dev: F16Facts): boolean {
-  return dev.hasF16() && !dev.isSoftware;
+  return dev.hasF16();
 }
 
 let said = false;
@@ -34,6 +35,6 @@ export function computeDtype(requested: Float, dev: F16Facts, mode: F16Mode = 'n
   }
   const m = env === 'auto' || env === 'native' ? env : mode;
   if (requested !== 'f16' || m === 'native' || f16Pays(dev)) return requested;
-  say(`note: f16 is no faster than f32 on ${dev.adapterName} (a CPU-emulated adapter), so f16 graphs run in f32 where their tensors fit the binding limit (ENGINE_F16=native keeps f16)`);
+  say(`note: ${dev.adapterName} has no shader-f16, so f16 graphs run in f32 (ENGINE_F16=native keeps f16 and fails to compile there)`);
   return 'f32';
 }

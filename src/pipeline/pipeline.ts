@@ -52,8 +52,8 @@ export class TextToImagePipeline implements ImagePipeline {
       if (!dir) throw new EngineError(`${modelPath}: no ${t}/ folder; for a single-file checkpoint pass --config <diffusers folder> so the tokenizer comes from there`);
       return loadTokenizer(dir);
     });
-    // f16 where it pays on the adapter (src/ops/f16_policy.ts); the SD family's weights fit
-    // in f32 wherever it runs (PixArt's T5-XXL and FLUX would not on a CPU-emulated adapter).
+    // f16 where it pays on the adapter (src/ops/f16_policy.ts), else f32: the SD family's
+    // weights fit in f32 (PixArt's T5-XXL and FLUX keep what they are asked).
     const lo: LoadOptions = { dtype: opts.dtype, device: opts.device, f16: opts.f16 ?? 'auto' };
     const encoders = encNames.map((n) => ClipTextEncoder.fromComponent(`${modelPath}/${n}`, comp(n), lo));
     const unet = UNet.fromComponent(`${modelPath}/unet`, comp('unet'), lo);

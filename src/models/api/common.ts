@@ -8,7 +8,7 @@ import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable, type HostArray } from '../../graph/run.ts';
 import { openComponent } from '../../io/folder.ts';
 import { WeightScope, type WeightStore } from '../../io/store.ts';
-import { byteSize, shapeStr } from '../../tensor/dtype.ts';
+import { shapeStr } from '../../tensor/dtype.ts';
 import '../../ops/index.ts';
 import { computeDtype, type F16Mode } from '../../ops/f16_policy.ts';
 import { recordTaps } from '../nn.ts';
@@ -162,21 +162,13 @@ export class GraphCache {
       this.entries.set(full, e);
       return e;
     }
-    const record = (dt: Float) => {
-      const g = new Graph(dt);
+    e = (async () => {
+      const dev = await this.device;
+      const g = new Graph(computeDtype(dtype, dev, this.f16));
       const taps = opts.debug ? recordTaps(g) : null;
       const outs = build(g);
       for (const [name, n] of Object.entries(outs)) g.output(name, n);
       if (taps) for (const [path, n] of taps) if (!g.outputs.has(`debug.${path}`)) g.output(`debug.${path}`, n);
-      return g;
-    };
-    e = (async () => {
-      const dev = await this.device;
-      const dt = computeDtype(dtype, dev, this.f16);
-      let g = record(dt);
-      // f32 instead of f16 doubles every tensor: keep f16 where one would pass the binding
-      // limit (SD-Turbo's 49408x1024 token embedding is 202 MB in f32 over lavapipe's 128 MiB).
-      if (dt !== dtype && g.nodes.some((n) => byteSize(n.shape, n.dtype) > dev.limits.maxStorageBufferBindingSize)) g = record(dtype);
       const ex = await Executable.compile(dev, g);
       return { ex, outputs: [...g.outputs.keys()] };
     })();
