@@ -27,6 +27,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!(cmd in commands)) throw new EngineError(`unknown command '${cmd}'\n${usage()}`);
   const mod = await import(`./cli/${cmd}.ts`);
+  performance.mark('cli:command-loaded'); // startup timeline (src/cli/startup.ts)
   await mod.run(rest);
 }
 

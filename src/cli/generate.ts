@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
+import { downloadModel } from '../io/hub_download.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
 import { parseAlpha, parseGuidanceMode, type GuidanceOptions } from '../pipeline/guidance.ts';
 import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipeline } from '../pipeline/index.ts';
@@ -11,6 +12,7 @@ import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
+import { formatStartup } from './startup.ts';
 
 export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
 
@@ -21,9 +23,9 @@ const SPEC: OptSpec = {
   tau: { type: 'number' }, offset: { type: 'number' },
   steps: { type: 'number' }, timesteps: { type: 'string' }, seed: { type: 'number' }, noise: { type: 'string' },
   width: { type: 'number' }, height: { type: 'number' },
-  model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
+  model: { type: 'string' }, download: { type: 'boolean' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
-  'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' },
+  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' },
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -38,13 +40,16 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --steps N                denoising steps (1);  --timesteps 999,499  custom timesteps
   --seed S                 noise seed (0);  --noise torch|torch-nofma|torch-scalar|numpy  generator (torch)
   --width W --height H     image size (default: the model's)
-  --model PATH             diffusers folder or single-file checkpoint (default: the embedded tiny model)
+  --model PATH|ORG/NAME[@REV]  diffusers folder, single-file checkpoint or hub model id, found in the
+                           Hugging Face cache (default: the embedded tiny model)
+  --download               fetch what a model id lacks in the cache from the hub (HF_ENDPOINT, HF_TOKEN)
   --config DIR --preset P  for single files: configs/tokenizer from a diffusers folder, or a family preset
   --dtype f32|f16          compute dtype (f32)
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
   --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
-  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)`;
+  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
+  --stats                  also print the startup timeline (process start to first GPU dispatch)`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -57,6 +62,7 @@ export async function run(argv: string[]): Promise<void> {
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
   const base = baseOptions(opts);
+  if (opts.download) await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
@@ -69,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})`);
   } finally {
     pipe.destroy();
+    if (opts.stats) console.error(formatStartup());
   }
 }
 

@@ -94,6 +94,7 @@ export class Device {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize, maxBufferSize: al.maxBufferSize,
       subgroupMatrixConfigs: Array.isArray(info.subgroupMatrixConfigs) ? info.subgroupMatrixConfigs.length : 0,
     };
+    markOnce('gpu:device-ready'); // startup timeline (`generate --stats`)
     return new Device(gpuDev, report, [gpu, adapter]);
   }
 
@@ -218,6 +219,7 @@ export class Device {
       for (const d of dispatches) encodeOne(pass, d);
       pass.end();
     }
+    if (dispatches.length) markOnce('gpu:first-dispatch');
     this.gpu.queue.submit([enc.finish()]);
     const oom = await this.gpu.popErrorScope();
     const val = await this.gpu.popErrorScope();
@@ -288,6 +290,11 @@ export function grid1d(n: number): [number, number, number] {
   const y = Math.ceil(n / MAX_GRID);
   if (y > MAX_GRID) throw new EngineError(`dispatch of ${n} workgroups exceeds 65535² workgroups`);
   return [Math.ceil(n / y), y, 1];
+}
+
+/** A performance mark (ms since process start) set the first time only. */
+function markOnce(name: string): void {
+  if (!performance.getEntriesByName(name, 'mark').length) performance.mark(name);
 }
 
 let shared: Promise<Device> | null = null;
