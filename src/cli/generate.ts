@@ -1,11 +1,11 @@
 // `generate`: prompt (+ negative prompt) -> PNG, one image per prompt, or many prompt
 // pairs from --batch-file with a progress bar and a per-stage timing breakdown.
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { downloadModel } from '../io/hub_download.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
+import { EMBEDDED_MODEL } from '../pipeline/embedded.ts';
 import { parseAlpha, parseGuidanceMode, type GuidanceOptions } from '../pipeline/guidance.ts';
 import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipeline } from '../pipeline/index.ts';
 import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
@@ -14,7 +14,7 @@ import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 import { formatStartup } from './startup.ts';
 
-export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
+export const DEFAULT_MODEL = EMBEDDED_MODEL;
 
 const SPEC: OptSpec = {
   prompt: { alias: 'p', type: 'string', multiple: true },

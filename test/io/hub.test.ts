@@ -4,8 +4,6 @@
 // downloads come from a fake hub on 127.0.0.1 (test/io/fakehub.ts): no real host is contacted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,7 +16,6 @@ import { openModel } from '../../src/io/open.ts';
 import { loadPipeline } from '../../src/pipeline/index.ts';
 import { startFakeHub } from './fakehub.ts';
 
-const run = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-'));
 const COMMIT = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
 const OTHER = 'b'.repeat(40);
@@ -97,7 +94,7 @@ test('model ids: ORG/NAME[@REV]; anything else is a path', () => {
   for (const p of ['sd-turbo', './a/b', '/abs/path', 'a/b/c', 'a/b@', 'a/b@../x', 'a--b/c', '../x']) assert.is(parseModelId(p), null, p);
 });
 
-test('an id resolves to its snapshot through refs/main, a commit hash or a branch, and runs', async () => {
+test('an id resolves to its snapshot through refs/main, a commit hash or a branch, and loads', () => {
   const dir = path.join(cache, 'models--test-org--tiny', 'snapshots', COMMIT);
   assert.is(resolveCached({ repo: 'test-org/tiny', revision: 'main' }, { cacheDir: cache }).dir, dir);
   assert.is(resolveCached({ repo: 'test-org/tiny', revision: COMMIT }, { cacheDir: cache }).dir, dir);
@@ -107,14 +104,10 @@ test('an id resolves to its snapshot through refs/main, a commit hash or a branc
     // f16 prefers the fp16 variant file; f32 keeps the plain one.
     assert.match(openModel('test-org/tiny', { dtype: 'f16' }).components.unet.store.describe(), /diffusion_pytorch_model\.fp16\.safetensors$/);
     assert.match(openModel('test-org/tiny@main').components.unet.store.describe(), /diffusion_pytorch_model\.safetensors$/);
-    const pipe = loadPipeline('test-org/tiny');
-    try {
-      const r = await pipe.generate({ prompts: ['a cabin'], negatives: ['snow'], seed: 3 });
-      assert.equal(r.image.shape, [1, 3, 64, 64]);
-      assert.ok((r.image.data as Float32Array).every(Number.isFinite));
-    } finally {
-      pipe.destroy();
-    }
+    // (test/package.test.ts generates from an id end to end.)
+    const pipe = loadPipeline('test-org/tiny', { dtype: 'f16' });
+    assert.is(pipe.family, 'sd2');
+    pipe.destroy();
   } finally {
     if (prev === undefined) delete process.env.HF_HUB_CACHE; else process.env.HF_HUB_CACHE = prev;
   }
@@ -127,21 +120,6 @@ test('bad input: unknown id, unknown revision, incomplete snapshot -- each named
   throwsEngine(() => resolveCached({ repo: 'test-org/tiny', revision: 'main' }, { cacheDir: cache, variant: 'bf16' }), /incomplete, missing: text_encoder\/ \('bf16' variant weights.*unet\/ \('bf16'.*vae\/ \('bf16'/);
   throwsEngine(() => resolveCached({ repo: 'test-org/partial', revision: 'main' }, { cacheDir: cache }),
     /incomplete, missing: text_encoder\/ \(safetensors weights.*unet\/config\.json, vae\/ \(safetensors weights.*; links to missing blobs: text_encoder\/model\.safetensors; pass --download/);
-});
-
-test('the CLI names an unknown model id in one line and never downloads without --download', async () => {
-  const hub = await startFakeHub({ 'nobody/nothing': { dir: model, commit: COMMIT } });
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'generate', '-p', 'x', '--model', 'nobody/nothing'], {
-      encoding: 'utf8', timeout: 60_000, env: { ...process.env, HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url },
-    }).then(() => assert.unreachable('generate succeeded'), (e) => e);
-    assert.is(r.code, 1);
-    assert.match(r.stderr, /^error: nobody\/nothing: not a local file or folder, and not in the Hugging Face cache .*pass --download/m);
-    assert.not.match(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
-    assert.equal(hub.requests, [], 'no request to the hub');
-  } finally {
-    await hub.close();
-  }
 });
 
 test('--download fetches exactly what is needed into the cache layout, then resolves offline', async () => {
