@@ -3,7 +3,6 @@
 import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
-import { downloadModel } from '../io/hub_download.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
 import { EMBEDDED_MODEL } from '../pipeline/embedded.ts';
 import { parseAlpha, parseGuidanceMode, type GuidanceOptions } from '../pipeline/guidance.ts';
@@ -62,7 +61,10 @@ export async function run(argv: string[]): Promise<void> {
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
   const base = baseOptions(opts);
-  if (opts.download) await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
+  if (opts.download) { // loaded only here: the hub client and hashing cost startup time
+    const { downloadModel } = await import('../io/hub_download.ts');
+    await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
+  }
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
