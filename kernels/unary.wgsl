@@ -4,6 +4,7 @@
 //   GELU       0.5 x (1 + erf(x / sqrt 2))          (exact GELU, torch approximate='none')
 //   GELU_TANH  0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))   (gelu_new / gelu_pytorch_tanh)
 //   QUICK_GELU x * sigmoid(1.702 x)                 (CLIP quick_gelu)
+//   CLAMP      min(max(x, -s), s)                   (torch clip; maps +-inf to +-s)
 // VEC4: numel % 4 == 0, each invocation does one vec4 (p.n counts vec4s). Math in f32.
 // Layout: contiguous x and out of the same shape. Linear workgroup id spans x and y (grid1d).
 
@@ -41,6 +42,9 @@ fn f(v: F) -> F {
 #endif
 #if GELU
   return gelu_erf(v);
+#endif
+#if CLAMP
+  return clamp(v, F(-p.s), F(p.s));
 #endif
 }
 

@@ -38,6 +38,8 @@ export class Device {
   readonly features: Set<string>;
   readonly limits: GPUSupportedLimits;
   private pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** What this device has built so far: pipelines compiled (cache misses) and bind groups. */
+  readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0 };
   private lostReason: string | null = null;
   private uncaptured: string[] = [];
 
@@ -168,6 +170,7 @@ export class Device {
   }
 
   private async compile(key: string, code: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
+    this.counters.pipelinesCompiled++;
     this.gpu.pushErrorScope('validation');
     const module = this.gpu.createShaderModule({ code, label: key });
     const pipeline = this.gpu.createComputePipeline({
@@ -183,6 +186,7 @@ export class Device {
   }
 
   bindGroup(pipeline: GPUComputePipeline, buffers: { buffer: GPUBuffer; offset?: number; size?: number }[], label: string): GPUBindGroup {
+    this.counters.bindGroupsCreated++;
     return this.gpu.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),

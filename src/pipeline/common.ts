@@ -2,7 +2,7 @@
 // normalisation, noise, size checks and the VAE decode to a [0, 1] image.
 import { EngineError } from '../errors.ts';
 import type { HostTensor, Vae } from '../models/index.ts';
-import type { GuidanceOptions, ResolvedGuidance } from './guidance.ts';
+import type { Guidance, GuidanceOptions } from '../guidance/types.ts';
 import type { NoiseKind, NoiseSource } from './rng.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { StageTimes } from './progress.ts';
@@ -31,7 +31,7 @@ export interface GenerateResult {
   image: HostTensor;
   /** Final denoised latent before VAE scaling, (B, C, h, w). */
   latents: HostTensor;
-  guidance: ResolvedGuidance;
+  guidance: Guidance;
   timesteps: number[];
   scheduler: string;
   seed: number;

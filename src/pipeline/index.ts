@@ -10,8 +10,8 @@ import { TextToImagePipeline, type PipelineLoadOptions } from './pipeline.ts';
 import { PixArtPipeline } from './pixart.ts';
 
 export type { GenerateOptions, GenerateResult, ImagePipeline } from './common.ts';
-export type { GuidanceMode, GuidanceOptions, ResolvedGuidance } from './guidance.ts';
-export { NASA_ALPHA } from './guidance.ts';
+export type { Guidance, GuidanceMode, GuidanceOptions } from '../guidance/types.ts';
+export { GUIDANCE_FAMILIES } from '../guidance/families.ts';
 export { TextToImagePipeline, type PipelineLoadOptions } from './pipeline.ts';
 export { PixArtPipeline } from './pixart.ts';
 

@@ -9,7 +9,8 @@ import { EngineError } from '../errors.ts';
 import { openModel, type ModelSource, type OpenModelOptions } from '../io/open.ts';
 import { ClipTextEncoder, UNet, Vae, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
-import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { resolveGuidance } from '../guidance/resolve.ts';
+import type { Guidance } from '../guidance/types.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { StageTimes } from './progress.ts';
@@ -114,7 +115,7 @@ export class TextToImagePipeline implements ImagePipeline {
   }
 
   /** One UNet evaluation under the run's guidance; returns the model output (B, C, h, w). */
-  private async denoise(xIn: Float32Array, t: number, lat: number[], text: TextConditioning, g: ResolvedGuidance): Promise<Float32Array> {
+  private async denoise(xIn: Float32Array, t: number, lat: number[], text: TextConditioning, g: Guidance): Promise<Float32Array> {
     const sample = { shape: lat, data: xIn };
     if (g.mode === 'cfg') {
       // Two evaluations as one batch [uncond; cond], as diffusers does.

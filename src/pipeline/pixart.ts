@@ -11,7 +11,8 @@ import type { ModelSource } from '../io/open.ts';
 import { PixArt, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, pixartCaption, PIXART_MAX_LENGTH, type Tokenizer } from '../tokenizers/index.ts';
 import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
-import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { resolveGuidance } from '../guidance/resolve.ts';
+import type { Guidance } from '../guidance/types.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler } from './scheduler.ts';
@@ -95,7 +96,7 @@ export class PixArtPipeline implements ImagePipeline {
     return [part(0), negatives ? part(B) : null];
   }
 
-  private async denoise(xIn: Float32Array, t: number, lat: number[], pos: Text, neg: Text | null, g: ResolvedGuidance, height: number, width: number): Promise<Float32Array> {
+  private async denoise(xIn: Float32Array, t: number, lat: number[], pos: Text, neg: Text | null, g: Guidance, height: number, width: number): Promise<Float32Array> {
     const cfg = g.mode === 'cfg';
     const B = lat[0] * (cfg ? 2 : 1);
     const cond = this.transformer.config.use_additional_conditions

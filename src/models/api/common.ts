@@ -1,6 +1,7 @@
 // What the typed model API shares: host tensors, input checking against a model's
 // declared signature (so a wrong or missing input names what the model expects), and a
-// small cache of compiled graphs keyed by what changes the graph (shapes, dtype, mode).
+// small cache of compiled graphs keyed by what changes the graph (shapes, dtype, mode;
+// never runtime scalars such as guidance strengths, which each run sets).
 import { EngineError } from '../../errors.ts';
 import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
@@ -154,8 +155,10 @@ export class GraphCache {
     return e;
   }
 
-  async run(key: string, build: (g: Graph) => Record<string, Node>, inputs: Record<string, ArrayLike<number>>, opts: RunOptions & { dtype?: Float } = {}): Promise<Record<string, HostTensor>> {
+  /** Runs the graph of `key` (compiled once) with these inputs and runtime scalar values. */
+  async run(key: string, build: (g: Graph) => Record<string, Node>, inputs: Record<string, ArrayLike<number>>, opts: RunOptions & { dtype?: Float } = {}, scalars: Record<string, number> = {}): Promise<Record<string, HostTensor>> {
     const c = await this.get(key, build, opts);
+    c.ex.setScalars(scalars);
     const raw = await c.ex.run(inputs);
     const outs: Record<string, HostTensor> = {};
     const graph = c.ex.plan.graph;
