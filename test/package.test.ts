@@ -63,6 +63,28 @@ process.exit(0);
   assert.equal(r, { shape: [1, 3, 64, 64], finite: true, entries: ['function', 'function', 'function', 'function', 'function'] });
 });
 
+test("the package's .d.ts types reach a TypeScript user (nodenext, strict)", async () => {
+  fs.writeFileSync(path.join(project, 'typed.ts'), `
+import { loadPipeline, EMBEDDED_MODEL, type GenerateResult } from 'nasa-engine';
+import { SafetensorsReader } from 'nasa-engine/io';
+const pipe = loadPipeline(EMBEDDED_MODEL, { dtype: 'f16' });
+const r: GenerateResult = await pipe.generate({ prompts: ['x'] });
+const width: number = r.width;
+const wrong: string = r.width; // the one error expected: types are real, not any
+SafetensorsReader.open('x');
+export { width, wrong };
+`);
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['typed.ts'],
+  }));
+  const tsc = path.resolve('node_modules/typescript/bin/tsc');
+  const out = await run(process.execPath, [tsc, '-p', '.'], { cwd: project, encoding: 'utf8', timeout: 120_000 }).then((r) => r.stdout, (e) => e.stdout as string);
+  const errors = out.split('\n').filter((l) => /error TS/.test(l));
+  assert.equal(errors.length, 1, out);
+  assert.match(errors[0], /typed\.ts\(7,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
+});
+
 test('npx nasa-engine generate runs on plain node: a model id with --download from a (fake) hub, and bad ids', async () => {
   const hub = await startFakeHub({ 'test-org/tiny': { dir: 'weights/default', commit: 'c'.repeat(40) } });
   const env = { ...quietEnv, HF_HUB_CACHE: path.join(tmp, 'hf-cache'), HF_ENDPOINT: hub.url };

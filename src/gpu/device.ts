@@ -1,6 +1,8 @@
 // The only module that touches Dawn (npm `webgpu`). Its contract is small on purpose:
 // find an adapter, allocate/free/copy buffers, compile a kernel, and encode dispatches
 // (see Dispatch) into one command buffer, optionally timed with timestamp queries.
+// (The reference keeps WebGPU's global types in the emitted .d.ts for the package's users.)
+/// <reference types="webgpu" preserve="true" />
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
