@@ -23,6 +23,8 @@ alias F = f32;
 
 override WG: u32 = 256;
 
+#include "lib/grid"
+
 #include "lib/erf"
 
 fn f(v: F) -> F {
@@ -49,9 +51,8 @@ fn f(v: F) -> F {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
 #if VEC4
   out[i] = V4(f(vec4<f32>(x[i])));

@@ -20,6 +20,7 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          UNet2DConditionModel: sample, timestep ([], [1] or [B]), encoder_hidden_states,
                            SDXL: text_embeds, time_ids; with --guidance nasa: negative_encoder_hidden_states
                          CLIPTextModel(WithProjection): input_ids (I64 or I32)
+                         CLIPModel: pixel_values (preprocessed) and/or input_ids, attention_mask (optional)
                          T5EncoderModel: input_ids, attention_mask (optional; I64 or I32)
                          PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
@@ -30,7 +31,8 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
-                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
+                         hidden_states.0..N, pooled_index; CLIPModel: image_embeds, text_embeds,
+                         logits_per_image, logits_per_text; VAE: mean, logvar (encode) or sample (decode);
                          T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
                          FLUX: sample (packed velocity)
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
@@ -67,7 +69,7 @@ export async function run(argv: string[]): Promise<void> {
 
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
-  else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
+  else if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') out = await m.model.forward(inputs as any, { debug });
   else if (m.kind === 'pixart' || m.kind === 'flux') out = await m.model.forward(inputs as any, { guidance, debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeHostTensors(opts.out as string, out);
@@ -103,7 +105,7 @@ function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string)
 
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
-  if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
+  if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') return m.model.signature();
   if (m.kind === 'pixart' || m.kind === 'flux') return m.model.signature(guided);
   return m.model.signature(method as 'encode' | 'decode');
 }

@@ -13,6 +13,7 @@ import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 import { formatStartup } from './startup.ts';
+import { runSweepCli, sweepArgs, SWEEP_HELP, SWEEP_OPTS } from './sweep.ts';
 
 export const DEFAULT_MODEL = EMBEDDED_MODEL;
 
@@ -23,9 +24,11 @@ const SPEC: OptSpec = {
   tau: { type: 'number' }, offset: { type: 'number' },
   steps: { type: 'number' }, timesteps: { type: 'string' }, seed: { type: 'number' }, noise: { type: 'string' },
   width: { type: 'number' }, height: { type: 'number' },
+  'max-sequence-length': { type: 'number' }, 'guidance-scale': { type: 'number' },
   model: { type: 'string' }, download: { type: 'boolean' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
   'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' },
+  ...SWEEP_OPTS,
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -46,10 +49,13 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --config DIR --preset P  for single files: configs/tokenizer from a diffusers folder, or a family preset
   --dtype f32|f16          compute dtype (f32)
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
-  --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
+  --max-sequence-length N  FLUX: T5 tokens (256 schnell, 512 -dev)
+  --guidance-scale G       FLUX.1-dev: embedded guidance (3.5); schnell has none
+  --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
-  --stats                  also print the startup timeline (process start to first GPU dispatch)`;
+  --stats                  also print the startup timeline (process start to first GPU dispatch)
+${SWEEP_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -61,7 +67,8 @@ export async function run(argv: string[]): Promise<void> {
   const dtype = (opts.dtype as string | undefined) ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
-  const base = baseOptions(opts);
+  const sweep = sweepArgs(opts);
+  const base = baseOptions(sweep ? sweep.rest : opts);
   if (opts.download) { // loaded only here: the hub client and hashing cost startup time
     const { downloadModel } = await import('../io/hub_download.ts');
     await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
@@ -70,6 +77,10 @@ export async function run(argv: string[]): Promise<void> {
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
   try {
+    for (const k of ['max-sequence-length', 'guidance-scale']) {
+      if (opts[k] !== undefined && pipe.family !== 'flux') throw new EngineError(`--${k} applies to FLUX pipelines; ${modelName} is ${pipe.family ?? 'not one'}`);
+    }
+    if (sweep) return await runSweepCli(pipe, sweep, base, modelName);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
@@ -102,6 +113,7 @@ function baseOptions(opts: Record<string, unknown>): Omit<GenerateOptions, 'prom
     guidance: guidance.mode || guidance.alpha !== undefined || guidance.scale !== undefined ? guidance : undefined,
     steps, timesteps, seed, noise: opts.noise ? parseNoiseKind(opts.noise as string) : undefined,
     width: opts.width as number | undefined, height: opts.height as number | undefined,
+    maxSequenceLength: opts['max-sequence-length'] as number | undefined, guidanceScale: opts['guidance-scale'] as number | undefined,
   };
 }
 

@@ -6,6 +6,7 @@
 import { EngineError } from '../errors.ts';
 import type { Device, Dispatch } from '../gpu/device.ts';
 import { getOp, type EncodeContext, type KernelCall, type Operand, type Param } from '../ops/registry.ts';
+import { variantOverridesFromEnv, type VariantOverrides } from '../ops/variant.ts';
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
 import type { Graph, Node, ScalarArg } from './graph.ts';
@@ -20,6 +21,8 @@ interface Storage { buffer: GPUBuffer; offset: number; bytes: number }
 export interface CompileOptions {
   /** Re-run each node's CPU reference after run() and name the first that diverges. */
   validate?: boolean;
+  /** Kernel variants per op (src/ops/variant.ts); default: ENGINE_FORCE_VARIANT. */
+  variants?: VariantOverrides;
 }
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -37,12 +40,13 @@ export class Executable {
   private scalarSlots = new Map<string, number[]>();
   private scalarValues = new Map<string, number>();
 
-  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {}
+  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean, readonly context: EncodeContext) {}
 
   static async compile(device: Device, graph: Graph, opts: CompileOptions = {}): Promise<Executable> {
     const validate = opts.validate ?? process.env.ENGINE_VALIDATE === '1';
     const p = makePlan(graph, { noReuse: validate });
-    const ex = new Executable(device, p, validate);
+    const ctx: EncodeContext = { ...device.facts, variants: opts.variants ?? variantOverridesFromEnv() };
+    const ex = new Executable(device, p, validate, ctx);
     await ex.allocate();
     await ex.encode();
     return ex;
@@ -85,11 +89,7 @@ export class Executable {
   }
 
   private async encode(): Promise<void> {
-    const dev = this.device;
-    const ctx: EncodeContext = {
-      isSoftware: dev.isSoftware, hasSubgroups: dev.features.has('subgroups'), hasF16: dev.hasF16(),
-      maxWorkgroupStorage: dev.limits.maxComputeWorkgroupStorageSize,
-    };
+    const dev = this.device, ctx = this.context;
     const calls: { node: Node; call: KernelCall }[] = [];
     for (const n of this.plan.order) for (const call of getOp(n.op).encode(n, ctx)) calls.push({ node: n, call });
     const uniforms = this.own(dev.createBuffer(Math.max(1, calls.length) * UNIFORM_SLOT, 'uniforms', 'uniform'));

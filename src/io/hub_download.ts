@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { EngineError } from '../errors.ts';
 import { ProgressBar, type ProgressStream } from '../pipeline/progress.ts';
+import { writeFileAtomic } from './atomic.ts';
 import { readJsonObject } from './folder.ts';
 import { COMMIT_HASH, hubCacheDir, parseModelId, planOptions, repoCacheDir, resolveCached, type HubOptions, type ModelRef, type ResolvedModel } from './hub.ts';
 import { planSnapshot } from './hub_plan.ts';
@@ -73,7 +74,7 @@ async function fetchSnapshot(ref: ModelRef, opts: DownloadOptions): Promise<Reso
     if (round > 4) throw new EngineError(`${id}: the files to download did not settle (still missing: ${todo.join(', ')})`);
     await fetchFiles(s, todo, opts.progress ?? process.stderr);
   }
-  if (ref.revision !== commit) writeAtomic(path.join(s.repoDir, 'refs', ...ref.revision.split('/')), commit);
+  if (ref.revision !== commit) writeFileAtomic(path.join(s.repoDir, 'refs', ...ref.revision.split('/')), commit);
   return resolveCached({ repo: ref.repo, revision: commit }, { ...opts, cacheDir });
 }
 
@@ -182,13 +183,6 @@ function link(blob: string, pointer: string): void {
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(path.relative(path.dirname(pointer), blob), tmp);
   fs.renameSync(tmp, pointer);
-}
-
-function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
 
 /** Runs a hub request, turning HTTP and network failures into one clear line. */

@@ -2,7 +2,7 @@
 // geluTanh, quickGelu, clamp. One pipeline per kind, dtype and vec4-ness; sizes in the uniform.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, f32, u32 } from './registry.ts';
 import type { UnaryKind } from '../ref/unary.ts';
 
