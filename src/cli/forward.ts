@@ -5,7 +5,7 @@ import { EngineError } from '../errors.ts';
 import { parseAlpha, resolveGuidance } from '../guidance/resolve.ts';
 import type { NasaSettings } from '../guidance/types.ts';
 import { toFloat32 } from '../io/dtype.ts';
-import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
+import { SafetensorsReader, type SourceDType } from '../io/safetensors.ts';
 import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
@@ -110,7 +110,7 @@ function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   return m.model.signature(method as 'encode' | 'decode');
 }
 
-const INT_DTYPES = new Set<StDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+const INT_DTYPES = new Set<SourceDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
 
 /** Reads every tensor; ints become Int32Array where the model takes ids, floats otherwise. */
 function readInputs(file: string, specs: InputSpec[]): Record<string, HostTensor> {
