@@ -32,6 +32,11 @@ export const SD_TURBO_UNET = {
 
 /** Every tensor a model built from `config` asks for: name -> shape. */
 export function unetTensorShapes(config: Record<string, unknown>): Map<string, number[]> {
+  return recordTensorShapes((ws) => new UNet2DConditionModel(ws, unetConfig(config, 'SD_TURBO_UNET')));
+}
+
+/** Every tensor `build` asks its weight scope for: name -> shape. */
+export function recordTensorShapes(build: (ws: WeightScope) => unknown): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   const store: WeightStore & { source(n: string, s?: readonly number[]): WeightSource } = {
     has: (n) => !/\.(query|key|value|proj_attn)\.weight$/.test(n),
@@ -50,17 +55,17 @@ export function unetTensorShapes(config: Record<string, unknown>): Map<string, n
     return { name: full, file: 'recording', dtype: 'F16', shape: [...expected], byteOffset: 0, byteLength: 0 };
   };
   try {
-    new UNet2DConditionModel(scope, unetConfig(config, 'SD_TURBO_UNET'));
+    build(scope);
   } finally {
     proto.get = original;
   }
   return shapes;
 }
 
-function writeRandom(dir: string, config: Record<string, unknown>, seed = 1): number {
+/** Writes config.json and seeded random F16 weights of these shapes; returns the parameter count. */
+export function writeRandom(dir: string, config: Record<string, unknown>, shapes = unetTensorShapes(config), seed = 1): number {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const shapes = unetTensorShapes(config);
   const decls = [...shapes].map(([name, shape]) => ({ name, shape, dtype: 'F16' as const }));
   const w = new SafetensorsWriter(path.join(dir, 'diffusion_pytorch_model.safetensors'), decls, { format: 'pt' });
   let s = seed >>> 0 || 1, params = 0;

@@ -8,8 +8,9 @@ import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
 import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
-import { loadComponent, PIXART_DEFAULT_ALPHA, type AnyModel } from '../models/index.ts';
+import { loadComponent, PIXART_DEFAULT_ALPHA, type AnyModel, type TaesdMethod } from '../models/index.ts';
 import { parseArgs } from './args.ts';
+import { TILING_OPTS, tilingFromArgs } from './vae_args.ts';
 
 const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.safetensors --out out.safetensors [options]
 
@@ -24,11 +25,19 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
                            with --guidance nasa: negative_encoder_hidden_states, negative_encoder_attention_mask
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
+                         AutoencoderTiny (TAESD): sample (encode, forward) or z (decode)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
                          hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
-                         T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included)
+                         T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
+                         TAESD: latents (encode), sample (decode), forward = the uint8 round trip:
+                         latents, scaled_latents, latents_uint8, sample
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
+  --vae-tiling         AutoencoderKL: tile like diffusers' enable_tiling() (default: only when the
+                       whole pass would not fit the adapter's buffer limits)
+  --tile-sample-size N --tile-latent-size M --tile-overlap F
+                       AutoencoderKL: exactly these tiles (tile_sample_min_size, tile_latent_min_size,
+                       tile_overlap_factor; defaults from the config: sample_size, sample_size/f, 0.25)
   --dtype D            f32 (default) | f16 compute
   --variant V          read <weights>.<V>.safetensors (e.g. fp16)
   --guidance nasa      UNet, PixArt: NASA negative-prompt cross-attention
@@ -41,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
   const { positional, opts } = parseArgs('forward', argv, {
     inputs: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, dtype: { type: 'string' },
     variant: { type: 'string' }, guidance: { type: 'string' }, alpha: { type: 'string' }, debug: { type: 'boolean' },
-    help: { alias: 'h', type: 'boolean' },
+    ...TILING_OPTS, help: { alias: 'h', type: 'boolean' },
   });
   if (opts.help) { console.log(USAGE); return; }
   const [dir, ...extra] = positional;
@@ -61,6 +70,8 @@ export async function run(argv: string[]): Promise<void> {
     if (m.kind !== 'pixart') throw new EngineError('forward: --guidance nasa needs --alpha');
     guidance.alpha = PIXART_DEFAULT_ALPHA;
   }
+  const tiling = tilingFromArgs('forward', opts, m.kind === 'vae' ? m.model.config : null, m.model.className);
+  if (tiling && m.kind === 'vae') m.model.tiler.mode = tiling;
   const specs = signature(m, method, !!guidance);
   const inputs = readInputs(opts.inputs as string, specs);
   const debug = opts.debug === true;
@@ -69,6 +80,7 @@ export async function run(argv: string[]): Promise<void> {
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
   else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
   else if (m.kind === 'pixart') out = await m.model.forward(inputs as any, { guidance, debug });
+  else if (m.kind === 'taesd') out = await m.model[method as TaesdMethod](inputs as any, { debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeHostTensors(opts.out as string, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
@@ -96,6 +108,14 @@ function parseGuidance(mode?: string, alpha?: string): { mode: 'nasa'; alpha: La
 }
 
 function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string): string {
+  if (m.kind === 'taesd') {
+    if (method === 'encode' || method === 'decode' || method === 'forward') return method;
+    if (method !== undefined) throw new EngineError(`forward: AutoencoderTiny methods are encode, decode and forward, got '${method}'`);
+    const names = SafetensorsReader.open(inputsFile).names();
+    if (names.includes('z')) return 'decode';
+    if (names.includes('sample')) return 'encode';
+    throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); AutoencoderTiny expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
+  }
   if (m.kind !== 'vae') {
     if (method !== undefined && method !== 'forward') throw new EngineError(`forward: --method ${method} does not apply to ${m.model.className} (only 'forward')`);
     return 'forward';
@@ -112,6 +132,7 @@ function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
   if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
   if (m.kind === 'pixart') return m.model.signature(guided);
+  if (m.kind === 'taesd') return m.model.signature(method as TaesdMethod);
   return m.model.signature(method as 'encode' | 'decode');
 }
 

@@ -11,6 +11,7 @@ import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
+import { GENERATE_VAE_HELP, GENERATE_VAE_OPTS, setupVae } from './vae_args.ts';
 
 export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
 
@@ -23,7 +24,7 @@ const SPEC: OptSpec = {
   width: { type: 'number' }, height: { type: 'number' },
   model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
-  'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' },
+  'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -44,7 +45,8 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
   --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
-  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)`;
+  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
+${GENERATE_VAE_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -60,14 +62,19 @@ export async function run(argv: string[]): Promise<void> {
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
+  let vae: ReturnType<typeof setupVae> | null = null;
   try {
+    vae = setupVae(pipe, opts, { dtype });
+    Object.assign(base, vae.run);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
     const files = savePngs(r, prompts, (opts.negative as string[] | undefined) ?? null, out, modelName);
     if (opts['save-tensors']) writeHostTensors(opts['save-tensors'] as string, { latents: r.latents, image: r.image });
-    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})`);
+    const extra = vae.describe();
+    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})${extra ? `\n${extra}` : ''}`);
   } finally {
+    vae?.destroy();
     pipe.destroy();
   }
 }

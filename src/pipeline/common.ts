@@ -24,6 +24,26 @@ export interface GenerateOptions {
   latents?: HostTensor;
   /** Called after each denoising step (progress bars). */
   onStep?: (step: number, total: number) => void;
+  /** Awaited after each step with its latents and x0 estimate (step previews, src/pipeline/preview.ts). */
+  onLatents?: (s: StepLatents) => Promise<void> | void;
+  /** Decodes the final latents instead of the pipeline's own VAE (generate --vae, e.g. a TAESD). */
+  decoder?: LatentDecoder;
+}
+
+/** One step's latents as diffusers' callback_on_step_end sees them, plus the scheduler's x0. */
+export interface StepLatents {
+  step: number;
+  total: number;
+  /** The scheduler's prev_sample: the (still noisy) latents entering the next step. */
+  latents: HostTensor;
+  /** pred_original_sample: the clean-latent estimate of this step. */
+  x0: HostTensor;
+}
+
+/** What decodes UNet-space latents: an AutoencoderKL (Vae) or an AutoencoderTiny (Taesd). */
+export interface LatentDecoder {
+  readonly config: { scaling_factor: number; shift_factor: number | null; latent_channels: number };
+  decode(inputs: { z: HostTensor }): Promise<Record<string, HostTensor>>;
 }
 
 export interface GenerateResult {
@@ -82,7 +102,7 @@ export function imageSize(o: GenerateOptions, vaeScale: number, defaultSize: () 
 }
 
 /** VAE decode of latents / scaling_factor (+ shift), then (x/2 + 0.5) clamped to [0, 1]. */
-export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): Promise<HostTensor> {
+export async function decodeLatents(vae: LatentDecoder, x: Float32Array, lat: number[]): Promise<HostTensor> {
   const c = vae.config;
   const z = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) z[i] = Math.fround(x[i] / c.scaling_factor) + (c.shift_factor ?? 0);

@@ -102,11 +102,13 @@ export class TextToImagePipeline implements ImagePipeline {
 
     for (let i = 0; i < sched.numSteps; i++) {
       const eps = await times.time('denoise', () => this.denoise(sched.scaleModelInput(x, i), sched.timesteps[i], lat, text, guidance));
-      x = sched.step(eps, i, x, (n) => gen.randn(n)).prevSample;
+      const st = sched.step(eps, i, x, (n) => gen.randn(n));
+      x = st.prevSample;
       o.onStep?.(i + 1, sched.numSteps);
+      await o.onLatents?.({ step: i + 1, total: sched.numSteps, latents: { shape: lat, data: x }, x0: { shape: lat, data: st.predOriginalSample } });
     }
 
-    const image = await times.time('decode', () => decodeLatents(this.vae, x, lat));
+    const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return {
       image, latents: { shape: lat, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,

@@ -12,7 +12,8 @@ import { openComponent } from '../../io/folder.ts';
 import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { vaeConfig, type VaeConfig } from '../configs.ts';
 import { AutoencoderKL } from '../vae.ts';
-import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions } from './common.ts';
+import { joinChannels, splitChannels, VaeTiler, type VaeRunOptions } from './vae_tiler.ts';
 
 const F16_MAX = 65504;
 
@@ -26,9 +27,12 @@ export class Vae {
   private f32Stages = new Map<string, Set<number>>();
   /** Where overflow notes go (stderr by default; tests capture it). */
   warn: (msg: string) => void = (m) => console.error(m);
+  /** Tiled decode/encode (diffusers' enable_tiling); `tiler.mode` is 'auto' unless set. */
+  readonly tiler: VaeTiler;
 
   private constructor(readonly model: AutoencoderKL, readonly config: VaeConfig, opts: LoadOptions) {
     this.cache = GraphCache.forOptions(opts);
+    this.tiler = new VaeTiler(model, config, opts.device);
     const stages = model.decodeStages().length;
     this.stageCache = this.cache.sibling(2 * stages);
   }
@@ -58,10 +62,20 @@ export class Vae {
   }
 
   /** sample [B, 3, H, W] -> mean, logvar [B, latent, H/f, W/f] (logvar clamped to [-30, 20]). */
-  async encode(inputs: { sample: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async encode(inputs: { sample: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     const f = 2 ** (this.config.block_out_channels.length - 1);
     const { H, W } = checkInputs(`${this.className} encode`, this.signature('encode'), inputs);
     if (H % f || W % f) throw new EngineError(`${this.className} encode: image is ${H}x${W}; height and width must be divisible by ${f}`);
+    if (!opts.whole) {
+      const tiled = await this.tiler.run('encode', inputs.sample, this.dtype, async (tile) => {
+        const r = await this.encode({ sample: tile }, { whole: true, unclamped: true });
+        return joinChannels(r.mean, r.logvar);
+      });
+      if (tiled) {
+        const [mean, logvar] = splitChannels(tiled, this.config.latent_channels);
+        return { mean, logvar: clampLogvar(logvar) };
+      }
+    }
     const build = (g: Graph) => this.model.encode(g.input('sample', inputs.sample.shape)) as unknown as Record<string, any>;
     const key = `encode|${shapeKey(inputs.sample)}`;
     let out = await this.cache.run(key, build, { sample: inputs.sample.data }, opts);
@@ -70,15 +84,18 @@ export class Vae {
       this.warn(`vae encode: f16 overflowed (inf/NaN in the output); re-ran the encoder in f32`);
       out = await this.cache.run(key, build, { sample: inputs.sample.data }, { ...opts, dtype: 'f32' });
     }
-    const lv = out.logvar.data;
-    for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+    if (!opts.unclamped) clampLogvar(out.logvar);
     return out;
   }
 
   /** z [B, latent, h, w] (unscaled) -> sample [B, out_channels, h*f, w*f]. */
-  async decode(inputs: { z: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async decode(inputs: { z: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     checkInputs(`${this.className} decode`, this.signature('decode'), inputs);
     const z = inputs.z;
+    if (!opts.whole) {
+      const tiled = await this.tiler.run('decode', z, this.dtype, async (tile) => (await this.decode({ z: tile }, { whole: true })).sample);
+      if (tiled) return { sample: tiled };
+    }
     const key = shapeKey(z);
     const known = this.f32Stages.get(key);
     if (this.dtype === 'f32' || !known) {
@@ -135,6 +152,13 @@ export class Vae {
     this.cache.destroy();
     this.stageCache.destroy();
   }
+}
+
+/** DiagonalGaussianDistribution clamps logvar to [-30, 20]. */
+function clampLogvar(t: HostTensor): HostTensor {
+  const lv = t.data;
+  for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+  return t;
 }
 
 function allFinite(t: HostTensor): boolean {
