@@ -3,8 +3,9 @@
 //   'off'     never tile
 //   'auto'    (default) tile only when the whole pass would not fit the adapter: its
 //             largest activation over maxStorageBufferBindingSize / maxBufferSize
-//             (lavapipe: 128 MiB, reached by a 1024x1024 SD decode in f16 and 768 in f32);
-//             tiles start at enable_tiling()'s size and halve until one fits
+//             (lavapipe: 128 MiB: SD's decoder holds 256 channels at full size, so above
+//             512x512 in f16 and 362x362 in f32); the largest tile from enable_tiling()'s
+//             size down that fits
 //   'on'      always tile like enable_tiling() (--vae-tiling), shrinking only to fit
 //   TileSpec  exactly these sizes (--tile-sample-size/--tile-latent-size/--tile-overlap);
 //             an error where a tile does not fit
@@ -84,12 +85,12 @@ export class VaeTiler {
       this.note(`${what}: ${whole.what} (${MiB(whole.bytes)}) exceeds the adapter's ${MiB(limit)} buffer limit; decoding in tiles`);
     }
     const dflt = defaultTileSpec(this.config.sample_size ?? 512, f);
-    let latent = dflt.latentSize;
-    // Auto mode only tiles when the whole input does not fit, so start below it.
     const extent = Math.max(h, w) / unit; // the input's larger side in latent pixels
-    if (this.mode === 'auto') while (latent >= extent && latent > 1) latent = Math.floor(latent / 2);
+    // The largest tile from enable_tiling()'s size down whose crops line up and that fits
+    // (auto mode only tiles inputs that do not fit whole, so it starts below their size).
+    const top = this.mode === 'auto' ? Math.min(dflt.latentSize, Math.ceil(extent) - 1) : dflt.latentSize;
     let last: { bytes: number; what: string } | null = null;
-    for (; latent >= Math.min(MIN_AUTO_LATENT, dflt.latentSize); latent = Math.floor(latent / 2)) {
+    for (let latent = top; latent >= Math.min(MIN_AUTO_LATENT, dflt.latentSize); latent--) {
       const s: TileSpec = { sampleSize: latent * f, latentSize: latent, overlap: dflt.overlap };
       try {
         geometry(s, f, dir, what);
