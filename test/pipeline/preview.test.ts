@@ -9,11 +9,13 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_MODEL, run as generate } from '../../src/cli/generate.ts';
+import { setupVae } from '../../src/cli/vae_args.ts';
+import { EngineError } from '../../src/errors.ts';
 import { readHostTensor } from '../../src/io/host.ts';
 import { Taesd } from '../../src/models/index.ts';
 import { AutoencoderTiny, taesdConfig } from '../../src/models/taesd.ts';
 import { loadPipeline } from '../../src/pipeline/index.ts';
-import { pipelineVae, PreviewWriter } from '../../src/pipeline/preview.ts';
+import { pipelineVae, previewFile, PreviewWriter } from '../../src/pipeline/preview.ts';
 import { recordTensorShapes, writeRandom } from '../../tools/make-random-unet.ts';
 import { rejects } from '../models/fixtures.ts';
 import { closeReport } from '../util/compare.ts';
@@ -52,26 +54,31 @@ test('generate --vae <taesd> --preview DIR/: TAESD decodes the final latents; on
   }
 });
 
-test('previews through the API (x0 vs latents, PREFIX-step-N names); the model VAE in 32 px tiles', async () => {
+test('previews through the API (x0 vs latents, names); the model VAE in 32 px tiles', async () => {
   const pipe = loadPipeline(DEFAULT_MODEL);
   const taesd = Taesd.load(TAESD);
   try {
-    const seen: Record<string, number[][]> = { x0: [], latents: [] };
-    let whole: Float32Array | null = null;
-    for (const latent of ['x0', 'latents'] as const) {
-      const p = new PreviewWriter(taesd, path.join(tmp, `p-${latent}`), latent);
-      const r = await pipe.generate({ prompts: ['a', 'b'], steps: 2, seed: 1, onLatents: async (s) => { seen[latent].push(Array.from((latent === 'x0' ? s.x0 : s.latents).data.slice(0, 4))); await p.onLatents(s); } });
-      assert.equal(p.files.map((f) => path.basename(f)), [`p-${latent}-step-1-0.png`, `p-${latent}-step-1-1.png`, `p-${latent}-step-2-0.png`, `p-${latent}-step-2-1.png`]);
-      if (latent === 'latents') assert.equal(seen.latents[1], Array.from(r.latents.data.slice(0, 4)), 'the last step\'s latents are the final latents');
-      whole = r.image.data as Float32Array;
-    }
-    assert.not.equal(seen.x0[0], seen.latents[0], 'step 1: x0 differs from the noisy latents');
+    const px = new PreviewWriter(taesd, path.join(tmp, 'p-x0'), 'x0'), pl = new PreviewWriter(taesd, path.join(tmp, 'p-latents'), 'latents');
+    const seen: { x0: number[]; latents: number[] }[] = [];
+    const r = await pipe.generate({ prompts: ['a'], steps: 2, seed: 1, onLatents: async (s) => {
+      seen.push({ x0: Array.from(s.x0.data.slice(0, 4)), latents: Array.from(s.latents.data.slice(0, 4)) });
+      await px.onLatents(s);
+      await pl.onLatents(s);
+    } });
+    assert.equal(px.files.map((f) => path.basename(f)), ['p-x0-step-1.png', 'p-x0-step-2.png']);
+    assert.equal(pl.files.map((f) => path.basename(f)), ['p-latents-step-1.png', 'p-latents-step-2.png']);
+    assert.ok(px.files.every(isPng) && pl.files.every(isPng));
+    assert.equal(seen[1].latents, Array.from(r.latents.data.slice(0, 4)), 'the last step\'s latents are the final latents');
+    assert.not.equal(seen[0].x0, seen[0].latents, 'step 1: x0 differs from the noisy latents');
+    assert.equal(previewFile(path.join(tmp, 'q') + path.sep, 3, 12, 1, 2), path.join(tmp, 'q', 'step-03-1.png'));
     // 64x64 image, 32 px tiles (latent 4, stride 3): 3x3 tiles, each with its own GroupNorm statistics.
     const vae = pipelineVae(pipe)!;
+    const z = vae.latentsToZ(r.latents);
+    const whole = (await vae.decode({ z })).sample;
     vae.tiler.mode = { sampleSize: 32, latentSize: 4, overlap: 0.25 };
-    const tiled = (await pipe.generate({ prompts: ['a', 'b'], steps: 2, seed: 1 })).image;
-    assert.ok(tiled.data.every(Number.isFinite) && tiled.data.length === whole!.length);
-    assert.ok(closeReport(tiled.data, whole!, 0, 0).maxAbs > 0, 'tiling must change the image');
+    const tiled = (await vae.decode({ z })).sample;
+    assert.ok(tiled.data.every(Number.isFinite) && tiled.data.length === whole.data.length);
+    assert.ok(closeReport(tiled.data, whole.data, 0, 0).maxAbs > 0, 'tiling must change the image');
   } finally {
     taesd.destroy();
     pipe.destroy();
@@ -83,14 +90,23 @@ test('bad VAE arguments: wrong latent channels, no TAESD for --preview, tiny til
   const f1 = path.join(tmp, 'taef1');
   const cfg = { ...JSON.parse(fs.readFileSync(path.join(TAESD, 'config.json'), 'utf8')), latent_channels: 16 };
   writeRandom(f1, cfg, recordTensorShapes((ws) => new AutoencoderTiny(ws, taesdConfig(cfg, 'taef1'))));
-  const o = ['-p', 'x', '-o', path.join(tmp, 'bad.png')];
-  await rejects(() => quiet(() => generate([...o, '--vae', f1])), /--vae .*taef1: AutoencoderTiny has 16 latent channels, the model's VAE has 4 \(taef1 is for FLUX\)/);
-  await rejects(() => quiet(() => generate([...o, '--preview-vae', f1, '--preview', tmp])), /--preview-vae .*taef1: AutoencoderTiny has 16 latent channels/);
-  await rejects(() => quiet(() => generate([...o, '--preview', tmp])), /--preview needs a TAESD folder: --preview-vae DIR/);
-  await rejects(() => quiet(() => generate([...o, '--preview-latent', 'x0'])), /--preview-latent needs --preview/);
-  await rejects(() => quiet(() => generate([...o, '--tile-sample-size', '4'])), /--tile-sample-size 4 is smaller than the VAE's latent downsampling 8/);
-  await rejects(() => quiet(() => generate([...o, '--vae', path.join(DEFAULT_MODEL, 'unet')])), /--vae .*unet: config class "UNet2DConditionModel" is not a VAE/);
-  await rejects(() => quiet(() => generate([...o, '--vae', path.join(tmp, 'nope')])), /--vae .*nope: no such folder/);
+  // One through the command line; the rest straight at the option handling (no pipeline run).
+  await rejects(() => quiet(() => generate(['-p', 'x', '-o', path.join(tmp, 'bad.png'), '--vae', f1])), /--vae .*taef1: AutoencoderTiny has 16 latent channels, the model's VAE has 4 \(taef1 is for FLUX\)/);
+  const pipe = loadPipeline(DEFAULT_MODEL);
+  const bad = (opts: Record<string, unknown>, re: RegExp) => assert.throws(() => setupVae(pipe, opts, {}), (e: Error) => e instanceof EngineError && re.test(e.message));
+  try {
+    bad({ 'preview-vae': f1, preview: tmp }, /--preview-vae .*taef1: AutoencoderTiny has 16 latent channels/);
+    bad({ preview: tmp }, /--preview needs a TAESD folder: --preview-vae DIR/);
+    bad({ 'preview-latent': 'x0' }, /--preview-latent needs --preview/);
+    bad({ preview: tmp, 'preview-vae': TAESD, 'preview-latent': 'noise' }, /--preview-latent must be x0 or latents, got 'noise'/);
+    bad({ 'tile-sample-size': 4 }, /--tile-sample-size 4 is smaller than the VAE's latent downsampling 8/);
+    bad({ 'tile-sample-size': 40.5 }, /--tile-sample-size must be a positive integer, got 40.5/);
+    bad({ vae: path.join(DEFAULT_MODEL, 'unet') }, /--vae .*unet: config class "UNet2DConditionModel" is not a VAE/);
+    bad({ vae: path.join(tmp, 'nope') }, /--vae .*nope: no such folder/);
+    bad({ preview: tmp, 'preview-vae': TAESD, 'batch-file': 'x.jsonl' }, /--preview applies to -p runs, not --batch-file/);
+  } finally {
+    pipe.destroy();
+  }
 });
 
 test.run();
