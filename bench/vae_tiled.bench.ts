@@ -1,11 +1,12 @@
 // Standalone: a real-size VAE decode on this adapter, tiled automatically when the whole
 // decode would not fit its buffer limits (lavapipe: 128 MiB per binding; a 1024x1024 SD
 // decode's largest activation is 256 channels x 1024^2 = 512 MiB in f16).
-//   npm run bench -- vae_tiled [--size 1024] [--dtype f16] [--config sd|sdxl] [--dir FOLDER] [--tiling auto|on|off]
+//   npm run bench -- vae_tiled [--size 1024] [--dtype f16] [--config sd|sdxl|taesd] [--dir FOLDER] [--tiling auto|on|off]
 // The VAE has the real config (sd: SD 2.x / SD-Turbo, sample_size 768; sdxl: sample_size
 // 1024; both 4 latent channels, block_out_channels [128, 256, 512, 512]) and seeded random
 // F16 weights, written once to --dir (default: a folder under the OS temp dir; ~160 MB,
-// never commit it). Prints adapter, shapes, dtype, tiles, time and the output's range.
+// never commit it); `--config taesd` times a TAESD decode (madebyollin/taesd's config, 64
+// channels) at the same size instead. Prints adapter, shapes, dtype, tiles, time, range.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,8 @@ import { WeightScope, type WeightStore } from '../src/io/store.ts';
 import { Vae } from '../src/models/api/vae.ts';
 import { vaeConfig } from '../src/models/configs.ts';
 import { AutoencoderKL } from '../src/models/vae.ts';
+import { Taesd } from '../src/models/api/taesd.ts';
+import { AutoencoderTiny, taesdConfig } from '../src/models/taesd.ts';
 import { seededUniform } from '../src/tensor/random.ts';
 import { recordTensorShapes, writeRandom } from '../tools/make-random-unet.ts';
 
@@ -25,6 +28,7 @@ const BASE = {
 const CONFIGS: Record<string, Record<string, unknown>> = {
   sd: { ...BASE, sample_size: 768, scaling_factor: 0.18215 }, // stabilityai/sd-turbo vae/config.json
   sdxl: { ...BASE, sample_size: 1024, scaling_factor: 0.13025, force_upcast: true }, // stabilityai/sdxl-turbo vae/config.json
+  taesd: { _class_name: 'AutoencoderTiny', latent_channels: 4, scaling_factor: 1.0 }, // madebyollin/taesd: every other key at its default
 };
 
 function arg(name: string, dflt: string): string {
@@ -39,11 +43,12 @@ async function main(): Promise<void> {
   if (!cfg) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
   const dir = arg('dir', path.join(os.tmpdir(), `nasa-random-vae-${which}`));
   if (!fs.existsSync(path.join(dir, 'diffusion_pytorch_model.safetensors'))) {
-    const shapes = recordTensorShapes((ws: WeightScope) => new AutoencoderKL(ws, vaeConfig(cfg, `${which} vae config`)));
+    const shapes = recordTensorShapes((ws: WeightScope) => (which === 'taesd' ? new AutoencoderTiny(ws, taesdConfig(cfg, 'taesd config')) : new AutoencoderKL(ws, vaeConfig(cfg, `${which} vae config`))));
     const params = writeRandom(dir, cfg, shapes, 7);
     console.log(`wrote ${dir}: ${(params / 1e6).toFixed(1)}M parameters, F16`);
   }
   const dev = await getDevice();
+  if (which === 'taesd') return timeTaesd(dir, size, dtype, dev.adapter.description || dev.adapter.device);
   const vae = Vae.load(dir, { dtype });
   vae.tiler.mode = tiling;
   const h = size / 8;
@@ -63,6 +68,19 @@ async function main(): Promise<void> {
   for (const v of out.data) Number.isFinite(v) ? ((lo = Math.min(lo, v)), (hi = Math.max(hi, v))) : bad++;
   console.log(`completed: [${out.shape}] in ${s.toFixed(1)} s (${tiles} tile decodes, including compiles); range [${lo.toFixed(3)}, ${hi.toFixed(3)}], ${bad} non-finite`);
   vae.destroy();
+}
+
+async function timeTaesd(dir: string, size: number, dtype: 'f16' | 'f32', adapter: string): Promise<void> {
+  const t = Taesd.load(dir, { dtype });
+  const h = size / 8;
+  const z = { shape: [1, 4, h, h], data: seededUniform(4 * h * h, 3, 1.7) };
+  console.log(`adapter ${adapter}; TAESD decode z [1, 4, ${h}, ${h}] -> [1, 3, ${size}, ${size}] ${dtype}; largest tensor 64 x ${size}^2 = ${(64 * size * size * (dtype === 'f16' ? 2 : 4) / 2 ** 20).toFixed(0)} MiB`);
+  for (const run of ['first (compile + run)', 'second']) {
+    const t0 = performance.now();
+    const out = (await t.decode({ z })).sample;
+    console.log(`${run}: [${out.shape}] in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  }
+  t.destroy();
 }
 
 main().catch((e) => {
