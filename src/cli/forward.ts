@@ -108,24 +108,17 @@ function parseGuidance(mode?: string, alpha?: string): { mode: 'nasa'; alpha: La
 }
 
 function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string): string {
-  if (m.kind === 'taesd') {
-    if (method === 'encode' || method === 'decode' || method === 'forward') return method;
-    if (method !== undefined) throw new EngineError(`forward: AutoencoderTiny methods are encode, decode and forward, got '${method}'`);
-    const names = SafetensorsReader.open(inputsFile).names();
-    if (names.includes('z')) return 'decode';
-    if (names.includes('sample')) return 'encode';
-    throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); AutoencoderTiny expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
-  }
-  if (m.kind !== 'vae') {
+  if (m.kind !== 'vae' && m.kind !== 'taesd') {
     if (method !== undefined && method !== 'forward') throw new EngineError(`forward: --method ${method} does not apply to ${m.model.className} (only 'forward')`);
     return 'forward';
   }
-  if (method === 'encode' || method === 'decode') return method;
-  if (method !== undefined) throw new EngineError(`forward: AutoencoderKL methods are encode and decode, got '${method}'`);
+  const methods = m.kind === 'taesd' ? ['encode', 'decode', 'forward'] : ['encode', 'decode'];
+  if (method !== undefined && methods.includes(method)) return method;
+  if (method !== undefined) throw new EngineError(`forward: ${m.model.className} methods are ${methods.join(', ').replace(/, (\w+)$/, ' and $1')}, got '${method}'`);
   const names = SafetensorsReader.open(inputsFile).names();
   if (names.includes('z')) return 'decode';
   if (names.includes('sample')) return 'encode';
-  throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); AutoencoderKL expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
+  throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); ${m.model.className} expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
 }
 
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
