@@ -43,7 +43,7 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
   --guidance nasa      UNet, PixArt: NASA negative-prompt cross-attention
   --alpha A            NASA alpha: a number, or JSON {"default":0.2,"down":0.1,"mid":0.2,"up":0.3,"layers":[...]}
                        (PixArt: default 0.5)
-  --debug              also write intermediates as debug.<module path>
+  --debug              also write intermediates as debug.<module path> (VAE: one untiled pass)
   -h, --help           this text`;
 
 export async function run(argv: string[]): Promise<void> {

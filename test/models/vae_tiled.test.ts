@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run as forward } from '../../src/cli/forward.ts';
 import { readHostTensor, writeHostTensors } from '../../src/io/host.ts';
+import { EngineError } from '../../src/errors.ts';
 import { Vae } from '../../src/models/index.ts';
 import { blendH, blendV, geometry, tileStarts } from '../../src/models/vae_tiling.ts';
 import { closeReport } from '../util/compare.ts';
@@ -107,6 +108,33 @@ test('auto tiling: only when the whole decode exceeds the buffer limit; shrinks 
     await rejects(() => vae.decode({ z }), /vae decode \[1, 4, 10, 10\] f32 cannot fit even tiled: the smallest tile tried still needs upsample \[1, 16, 16, 16\] f32 \(16\.0 KiB\) over the adapter's 8\.0 KiB buffer limit; try --dtype f16/);
     vae.tiler.mode = SPEC;
     await rejects(() => vae.decode({ z }), /a 16 px tile needs .* over the adapter's 8\.0 KiB buffer limit; use a smaller --tile-sample-size/);
+  } finally {
+    vae.destroy();
+  }
+});
+
+test('f16: a pass whose f32 fallback stage does not fit the buffer limit is redone in tiles sized for f32', async () => {
+  const vae = Vae.load(c.modelDir, { dtype: 'f16' });
+  const notes: string[] = [];
+  vae.tiler.warn = (m) => notes.push(m);
+  try {
+    const z = get(c, 'z');
+    // Whole f16 decode fits (51 KiB), whole f32 does not (102 KiB): no tiles planned for f16.
+    vae.tiler.limitBytes = 60_000;
+    assert.is(await vae.tiler.plan('decode', z.shape, 'f16'), null);
+    const calls: string[] = [];
+    const out = await vae.tiler.run('decode', z, 'f16', async (t) => {
+      calls.push(t.shape.slice(2).join('x'));
+      // What Executable.compile says when an overflowing stage re-runs in f32 at full size.
+      if (t.shape[2] === 10) throw new EngineError(`decoder.up_blocks.1:upsample: tensor [1, 16, 40, 40] f32 needs 102400 bytes, over the adapter's maxStorageBufferBindingSize 60000`);
+      return (await vae.decode({ z: t }, { whole: true })).sample;
+    });
+    assert.equal(calls[0], '10x10');
+    assert.is(calls.length, 17, `one whole try + 16 tiles: ${calls.join(', ')}`);
+    expectClose(c, 'redone in tiles', out, 'decode_sample', 'f16');
+    assert.ok(notes.some((m) => /a stage fell back to f32 .* redoing it in 16 px tiles sized for f32/.test(m)), notes.join('\n'));
+    // Any other error is not retried.
+    await rejects(() => vae.tiler.run('decode', z, 'f16', async () => { throw new EngineError('something else'); }), /something else/);
   } finally {
     vae.destroy();
   }

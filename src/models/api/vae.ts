@@ -66,15 +66,13 @@ export class Vae {
     const f = 2 ** (this.config.block_out_channels.length - 1);
     const { H, W } = checkInputs(`${this.className} encode`, this.signature('encode'), inputs);
     if (H % f || W % f) throw new EngineError(`${this.className} encode: image is ${H}x${W}; height and width must be divisible by ${f}`);
-    if (!opts.whole) {
-      const tiled = await this.tiler.run('encode', inputs.sample, this.dtype, async (tile) => {
+    if (!opts.whole && !opts.debug) { // --debug: one untiled pass with its intermediates
+      const moments = await this.tiler.run('encode', inputs.sample, this.dtype, async (tile) => {
         const r = await this.encode({ sample: tile }, { whole: true, unclamped: true });
         return joinChannels(r.mean, r.logvar);
       });
-      if (tiled) {
-        const [mean, logvar] = splitChannels(tiled, this.config.latent_channels);
-        return { mean, logvar: clampLogvar(logvar) };
-      }
+      const [mean, logvar] = splitChannels(moments, this.config.latent_channels);
+      return { mean, logvar: clampLogvar(logvar) };
     }
     const build = (g: Graph) => this.model.encode(g.input('sample', inputs.sample.shape)) as unknown as Record<string, any>;
     const key = `encode|${shapeKey(inputs.sample)}`;
@@ -92,10 +90,7 @@ export class Vae {
   async decode(inputs: { z: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     checkInputs(`${this.className} decode`, this.signature('decode'), inputs);
     const z = inputs.z;
-    if (!opts.whole) {
-      const tiled = await this.tiler.run('decode', z, this.dtype, async (tile) => (await this.decode({ z: tile }, { whole: true })).sample);
-      if (tiled) return { sample: tiled };
-    }
+    if (!opts.whole && !opts.debug) return { sample: await this.tiler.run('decode', z, this.dtype, async (tile) => (await this.decode({ z: tile }, { whole: true })).sample) };
     const key = shapeKey(z);
     const known = this.f32Stages.get(key);
     if (this.dtype === 'f32' || !known) {

@@ -32,6 +32,8 @@ type Dir = 'decode' | 'encode';
 
 /** Tiles smaller than this many latent pixels are not tried (GroupNorm over tiny tiles). */
 const MIN_AUTO_LATENT = 8;
+/** What the executor and the device say when a buffer is over the adapter's limits. */
+const BUFFER_LIMIT = /over the adapter's maxStorageBufferBindingSize|exceeds the adapter's maxBufferSize/;
 const MiB = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export class VaeTiler {
@@ -107,11 +109,22 @@ export class VaeTiler {
     throw new EngineError(`${what} cannot fit even tiled: the smallest tile tried still needs ${last ? `${last.what} (${MiB(last.bytes)})` : 'more'} over the adapter's ${MiB(limit)} buffer limit${dtype === 'f32' ? '; try --dtype f16' : ''}`);
   }
 
-  /** Runs `dir` tiled when plan() says so; null means: run it whole. */
-  async run(dir: Dir, x: HostTensor, dtype: Float, whole: (tile: HostTensor) => Promise<HostTensor>): Promise<HostTensor | null> {
+  /**
+   * Runs `dir` over x: in tiles when plan() says so, else `whole(x)`. An f16 pass whose
+   * overflow fallback re-ran a stage in f32 may no longer fit the buffer limit (f32
+   * activations are twice as large): then it is redone in tiles sized for f32, said once.
+   */
+  async run(dir: Dir, x: HostTensor, dtype: Float, whole: (tile: HostTensor) => Promise<HostTensor>): Promise<HostTensor> {
     const s = await this.plan(dir, x.shape, dtype);
-    if (!s) return null;
-    return runTiled(x, geometry(s, this.factor, dir), whole);
+    try {
+      return s ? await runTiled(x, geometry(s, this.factor, dir), whole) : await whole(x);
+    } catch (e) {
+      if (dtype !== 'f16' || !(e instanceof EngineError) || !BUFFER_LIMIT.test(e.message)) throw e;
+      const s32 = await this.plan(dir, x.shape, 'f32');
+      if (!s32 || (s && s32.latentSize >= s.latentSize)) throw e;
+      this.note(`vae ${dir} ${shapeStr(x.shape)}: a stage fell back to f32 (f16 overflow) and did not fit the adapter's buffer limit; redoing it in ${s32.sampleSize} px tiles sized for f32`);
+      return runTiled(x, geometry(s32, this.factor, dir), whole);
+    }
   }
 
   private note(m: string): void {
