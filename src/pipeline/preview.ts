@@ -39,7 +39,8 @@ export function loadDecoder(dir: string, pipe: ImagePipeline, opts: LoadOptions,
     const scale = dec instanceof Taesd ? dec.scaleFactor : 2 ** (dec.config.block_out_channels.length - 1);
     const fail = (why: string) => {
       dec.destroy();
-      throw new EngineError(`${what} ${dir}: ${why}${got === 16 ? ' (taef1 is for FLUX)' : got === 4 ? ' (taesd/taesdxl are for SD/SDXL)' : ''}`);
+      const hint = !(dec instanceof Taesd) ? '' : got === 16 ? ' (taef1 is for FLUX)' : got === 4 ? ' (taesd/taesdxl are for SD/SDXL)' : '';
+      throw new EngineError(`${what} ${dir}: ${why}${hint}`);
     };
     if (got !== want) fail(`${dec.className} has ${got} latent channels, the model's VAE has ${want}`);
     if (scale !== ownScale) fail(`${dec.className} downsamples by ${scale}, the model's VAE by ${ownScale}`);
