@@ -14,7 +14,9 @@ import { planFlops } from '../src/graph/flops.ts';
 import { Graph, type Float } from '../src/graph/graph.ts';
 import { plan } from '../src/graph/plan.ts';
 import { Executable } from '../src/graph/run.ts';
-import type { Guidance } from '../src/guidance/types.ts';
+import { GUIDANCE_FAMILIES, layoutParts, SITE_LAYOUTS } from '../src/guidance/families.ts';
+import { guidanceScalars } from '../src/guidance/scalars.ts';
+import type { AttentionGuidance, GraphGuidance } from '../src/guidance/types.ts';
 import { openComponent } from '../src/io/folder.ts';
 import { WeightScope } from '../src/io/store.ts';
 import { unetConfig } from '../src/models/configs.ts';
@@ -48,15 +50,17 @@ function build(mode: string): Graph {
     encoder_hidden_states: g.input('encoder_hidden_states', [B, S, C]),
     text_embeds: null, time_ids: null,
   };
-  let guidance: Guidance | null = null;
-  if (mode === 'nasa' || mode === 'nag' || mode === 'vsf') {
-    const neg = g.input('negative', [1, S, C]);
-    guidance = mode === 'nasa' ? { mode, alpha: 0.2, negativeContext: neg }
-      : mode === 'nag' ? { mode, scale: 4, tau: 2.5, alpha: 0.5, negativeContext: neg }
-      : { mode, scale: 3, offset: 0.1, negativeContext: neg };
-  }
+  let guidance: GraphGuidance | null = null;
+  if (mode === 'nasa' || mode === 'nag' || mode === 'vsf') guidance = { mode, negativeContext: g.input('negative', [1, S, C]) };
   g.output('sample', model.forward(x as any, guidance));
   return g;
+}
+
+/** SD2's default strengths for each attention-space mode, as runtime scalar values. */
+function scalarsFor(mode: string): Record<string, number> {
+  if (mode !== 'nasa' && mode !== 'nag' && mode !== 'vsf') return {};
+  const settings = { mode, ...GUIDANCE_FAMILIES.sd2.defaults[mode] } as AttentionGuidance;
+  return guidanceScalars(settings, model.crossAttnSites, layoutParts(SITE_LAYOUTS.unet));
 }
 
 
@@ -75,6 +79,7 @@ for (const mode of modes) {
   };
   if (g.inputs.has('negative')) inputs.negative = seededUniform(S * C, 3);
   const ex = dev ? await Executable.compile(dev, g) : null;
+  ex?.setScalars(scalarsFor(mode));
   if (ex) await ex.run(inputs); // warm-up
   cases.push({ mode, flops: planFlops(p).total, peak: ex ? ex.memory.peakBytes : p.peakBytes, ex, inputs, times: [] as number[] });
 }

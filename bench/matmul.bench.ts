@@ -4,15 +4,16 @@
 // The engine's default variant for the adapter is timed first; the full run also times
 // the other variant. Ratio = tfjs ms / engine ms (>1: the engine is faster).
 import { create } from 'webgpu';
-import { matmul, linear, MATMUL_VARIANTS, type MatmulVariant } from '../src/ops/matmul.ts';
+import { matmul, linear } from '../src/ops/matmul.ts';
+import { defaultVariant, VARIANTS } from '../src/ops/variant.ts';
 import { randomData, type BenchResult, type Harness } from './harness.ts';
 
 const SHAPES: [number, number, number][] = [[512, 512, 512], [1024, 320, 320], [4096, 320, 320], [1024, 640, 1280]];
 
 export async function bench(h: Harness): Promise<void> {
   const tf = await loadTfjs(h);
-  const preferred: MatmulVariant = h.device.isSoftware ? 'reg' : 'shared';
-  const variants = h.quick ? [preferred] : [preferred, ...MATMUL_VARIANTS.filter((v) => v !== preferred)];
+  const preferred = defaultVariant('matmul', h.device.facts);
+  const variants = h.quick ? [preferred] : [preferred, ...VARIANTS.matmul.filter((v) => v !== preferred)];
   const shapes = h.quick ? SHAPES.slice(0, 2) : SHAPES;
   for (const [M, K, N] of shapes) {
     const shape = `${M}x${K}x${N}`;

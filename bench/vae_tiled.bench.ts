@@ -11,14 +11,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getDevice } from '../src/gpu/device.ts';
-import { WeightScope, type WeightStore } from '../src/io/store.ts';
+import type { WeightScope } from '../src/io/store.ts';
 import { Vae } from '../src/models/api/vae.ts';
 import { vaeConfig } from '../src/models/configs.ts';
 import { AutoencoderKL } from '../src/models/vae.ts';
 import { Taesd } from '../src/models/api/taesd.ts';
 import { AutoencoderTiny, taesdConfig } from '../src/models/taesd.ts';
 import { seededUniform } from '../src/tensor/random.ts';
-import { recordTensorShapes, writeRandom } from '../tools/make-random-unet.ts';
+import { recordShapes, writeRandomComponent } from '../tools/random-weights.ts';
 
 const BASE = {
   _class_name: 'AutoencoderKL', act_fn: 'silu', block_out_channels: [128, 256, 512, 512],
@@ -43,8 +43,8 @@ async function main(): Promise<void> {
   if (!cfg) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
   const dir = arg('dir', path.join(os.tmpdir(), `nasa-random-vae-${which}`));
   if (!fs.existsSync(path.join(dir, 'diffusion_pytorch_model.safetensors'))) {
-    const shapes = recordTensorShapes((ws: WeightScope) => (which === 'taesd' ? new AutoencoderTiny(ws, taesdConfig(cfg, 'taesd config')) : new AutoencoderKL(ws, vaeConfig(cfg, `${which} vae config`))));
-    const params = writeRandom(dir, cfg, shapes, 7);
+    const shapes = recordShapes((ws: WeightScope) => void (which === 'taesd' ? new AutoencoderTiny(ws, taesdConfig(cfg, 'taesd config')) : new AutoencoderKL(ws, vaeConfig(cfg, `${which} vae config`))));
+    const params = writeRandomComponent(dir, 'diffusion_pytorch_model.safetensors', cfg, shapes, 'F16', 7);
     console.log(`wrote ${dir}: ${(params / 1e6).toFixed(1)}M parameters, F16`);
   }
   const dev = await getDevice();

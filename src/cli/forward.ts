@@ -2,13 +2,14 @@
 // outputs to another, named as the reference forward() arguments and outputs, for
 // parity checks against PyTorch.
 import { EngineError } from '../errors.ts';
-import type { LayerSchedule } from '../guidance/types.ts';
+import { parseAlpha, resolveGuidance } from '../guidance/resolve.ts';
+import type { NasaSettings } from '../guidance/types.ts';
 import { toFloat32 } from '../io/dtype.ts';
 import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
 import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
-import { loadComponent, PIXART_DEFAULT_ALPHA, type AnyModel, type TaesdMethod } from '../models/index.ts';
+import { loadComponent, type AnyModel, type TaesdMethod } from '../models/index.ts';
 import { parseArgs } from './args.ts';
 import { TILING_OPTS, tilingFromArgs } from './vae_args.ts';
 
@@ -24,12 +25,16 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
                            with --guidance nasa: negative_encoder_hidden_states, negative_encoder_attention_mask
+                         FluxTransformer2DModel: hidden_states (packed), encoder_hidden_states, pooled_projections,
+                           timestep (sigma), img_ids, txt_ids, guidance (guidance_embeds only); with --guidance
+                           nasa: negative_encoder_hidden_states, negative_txt_ids (optional, default zeros)
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
                          AutoencoderTiny (TAESD): sample (encode, forward) or z (decode)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
                          hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
                          T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
+                         FLUX: sample (packed velocity);
                          TAESD: latents (encode), sample (decode), forward = the uint8 round trip:
                          latents, scaled_latents, latents_uint8, sample
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
@@ -40,9 +45,9 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                        tile_overlap_factor; defaults from the config: sample_size, sample_size/f, 0.25)
   --dtype D            f32 (default) | f16 compute
   --variant V          read <weights>.<V>.safetensors (e.g. fp16)
-  --guidance nasa      UNet, PixArt: NASA negative-prompt cross-attention
-  --alpha A            NASA alpha: a number, or JSON {"default":0.2,"down":0.1,"mid":0.2,"up":0.3,"layers":[...]}
-                       (PixArt: default 0.5)
+  --guidance nasa      UNet, PixArt, FLUX: NASA negative-prompt attention
+  --alpha A            NASA alpha: a number, 'down=0.1,mid=0.2,up=0.3', or JSON {"default":0.2,"up":0.3,"layers":[...]}
+                       (required for a UNet; PixArt, FLUX: default 0.5)
   --debug              also write intermediates as debug.<module path> (VAE: one untiled pass)
   -h, --help           this text`;
 
@@ -60,18 +65,11 @@ export async function run(argv: string[]): Promise<void> {
   if (!opts.out) throw new EngineError('forward: --out <file.safetensors> is required');
   const dtype = (opts.dtype ?? 'f32') as string;
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`forward: --dtype must be f32 or f16, got '${dtype}'`);
-  const guidance = parseGuidance(opts.guidance as string | undefined, opts.alpha as string | undefined);
 
   const t0 = performance.now();
   const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
   const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
-  if (guidance && m.kind !== 'unet' && m.kind !== 'pixart') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel and PixArtTransformer2DModel, ${dir} holds ${m.model.className}`);
-  if (guidance && Number.isNaN(guidance.alpha)) {
-    if (m.kind !== 'pixart') throw new EngineError('forward: --guidance nasa needs --alpha');
-    guidance.alpha = PIXART_DEFAULT_ALPHA;
-  }
-  const tiling = tilingFromArgs('forward', opts, m.kind === 'vae' ? m.model.config : null, m.model.className);
-  if (tiling && m.kind === 'vae') m.model.tiler.mode = tiling;
+  const guidance = parseGuidance(m, dir, opts.guidance as string | undefined, opts.alpha as string | undefined);
   const specs = signature(m, method, !!guidance);
   const inputs = readInputs(opts.inputs as string, specs);
   const debug = opts.debug === true;
@@ -79,7 +77,7 @@ export async function run(argv: string[]): Promise<void> {
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
   else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
-  else if (m.kind === 'pixart') out = await m.model.forward(inputs as any, { guidance, debug });
+  else if (m.kind === 'pixart' || m.kind === 'flux') out = await m.model.forward(inputs as any, { guidance, debug });
   else if (m.kind === 'taesd') out = await m.model[method as TaesdMethod](inputs as any, { debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeHostTensors(opts.out as string, out);
@@ -88,23 +86,16 @@ export async function run(argv: string[]): Promise<void> {
   console.log(`${m.model.className} ${method} (${dtype}${guidance ? `, nasa alpha ${JSON.stringify(guidance.alpha)}` : ''}): wrote ${list} to ${opts.out} in ${secs} s`);
 }
 
-function parseGuidance(mode?: string, alpha?: string): { mode: 'nasa'; alpha: LayerSchedule } | null {
+/** --guidance nasa --alpha A for a UNet, PixArt or FLUX component (a UNet folder alone does not say its family, so it needs --alpha). */
+function parseGuidance(m: AnyModel, dir: string, mode?: string, alpha?: string): NasaSettings | null {
   if (mode === undefined) {
     if (alpha !== undefined) throw new EngineError('forward: --alpha needs --guidance nasa');
     return null;
   }
   if (mode !== 'nasa') throw new EngineError(`forward: --guidance must be 'nasa', got '${mode}'`);
-  if (alpha === undefined) return { mode, alpha: NaN }; // the model's default, if it has one
-  const n = Number(alpha);
-  if (alpha.trim() !== '' && Number.isFinite(n)) return { mode, alpha: n };
-  let v: any;
-  try {
-    v = JSON.parse(alpha);
-  } catch {
-    throw new EngineError(`forward: --alpha must be a number or a JSON schedule, got '${alpha}'`);
-  }
-  if (typeof v !== 'object' || v === null || typeof v.default !== 'number') throw new EngineError(`forward: --alpha JSON needs a numeric "default", got '${alpha}'`);
-  return { mode, alpha: v };
+  if (m.kind !== 'unet' && m.kind !== 'pixart' && m.kind !== 'flux') throw new EngineError(`forward: --guidance applies to UNet2DConditionModel, PixArtTransformer2DModel and FluxTransformer2DModel, ${dir} holds ${m.model.className}`);
+  if (alpha === undefined && m.kind === 'unet') throw new EngineError('forward: --guidance nasa needs --alpha');
+  return resolveGuidance({ mode, alpha: alpha === undefined ? undefined : parseAlpha(alpha) }, m.kind === 'unet' ? null : m.kind) as NasaSettings;
 }
 
 function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string): string {
@@ -124,7 +115,7 @@ function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string)
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
   if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
-  if (m.kind === 'pixart') return m.model.signature(guided);
+  if (m.kind === 'pixart' || m.kind === 'flux') return m.model.signature(guided);
   if (m.kind === 'taesd') return m.model.signature(method as TaesdMethod);
   return m.model.signature(method as 'encode' | 'decode');
 }

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
-import { parseAlpha, parseGuidanceMode, type GuidanceOptions } from '../pipeline/guidance.ts';
+import { parseAlpha, parseGuidanceMode } from '../guidance/resolve.ts';
+import type { GuidanceOptions } from '../guidance/types.ts';
 import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipeline } from '../pipeline/index.ts';
 import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
@@ -22,6 +23,7 @@ const SPEC: OptSpec = {
   tau: { type: 'number' }, offset: { type: 'number' },
   steps: { type: 'number' }, timesteps: { type: 'string' }, seed: { type: 'number' }, noise: { type: 'string' },
   width: { type: 'number' }, height: { type: 'number' },
+  'max-sequence-length': { type: 'number' }, 'guidance-scale': { type: 'number' },
   model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
   'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
@@ -43,7 +45,9 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --config DIR --preset P  for single files: configs/tokenizer from a diffusers folder, or a family preset
   --dtype f32|f16          compute dtype (f32)
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
-  --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
+  --max-sequence-length N  FLUX: T5 tokens (256 schnell, 512 -dev)
+  --guidance-scale G       FLUX.1-dev: embedded guidance (3.5); schnell has none
+  --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
 ${GENERATE_VAE_HELP}`;
@@ -64,6 +68,9 @@ export async function run(argv: string[]): Promise<void> {
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
   let vae: ReturnType<typeof setupVae> | null = null;
   try {
+    for (const k of ['max-sequence-length', 'guidance-scale']) {
+      if (opts[k] !== undefined && pipe.family !== 'flux') throw new EngineError(`--${k} applies to FLUX pipelines; ${modelName} is ${pipe.family ?? 'not one'}`);
+    }
     vae = setupVae(pipe, opts, { dtype });
     Object.assign(base, vae.run);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
@@ -99,6 +106,7 @@ function baseOptions(opts: Record<string, unknown>): Omit<GenerateOptions, 'prom
     guidance: guidance.mode || guidance.alpha !== undefined || guidance.scale !== undefined ? guidance : undefined,
     steps, timesteps, seed, noise: opts.noise ? parseNoiseKind(opts.noise as string) : undefined,
     width: opts.width as number | undefined, height: opts.height as number | undefined,
+    maxSequenceLength: opts['max-sequence-length'] as number | undefined, guidanceScale: opts['guidance-scale'] as number | undefined,
   };
 }
 

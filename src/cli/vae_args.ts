@@ -71,6 +71,7 @@ export function setupVae(pipe: ImagePipeline, opts: Record<string, unknown>, lo:
   if (pvLatent !== undefined && pvLatent !== 'x0' && pvLatent !== 'latents') throw new EngineError(`generate: --preview-latent must be x0 or latents, got '${pvLatent}'`);
   let preview: PreviewWriter | null = null;
   if (target) {
+    if (pipe.family === 'flux') throw new EngineError('generate: --preview is not supported for FLUX pipelines yet (their step latents are packed)');
     if (opts['batch-file']) throw new EngineError('generate: --preview applies to -p runs, not --batch-file');
     const pv = pvDir ? loadDecoder(pvDir, pipe, lo, '--preview-vae') : decoder instanceof Taesd ? decoder : null;
     if (!pv) throw new EngineError('generate: --preview needs a TAESD folder: --preview-vae DIR (or --vae DIR with a TAESD)');

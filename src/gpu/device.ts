@@ -4,6 +4,7 @@
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
+import { isSoftwareAdapter, type AdapterFacts } from './facts.ts';
 
 Object.assign(globalThis, globals);
 // lavapipe complains on stderr when this is unset; any writable folder silences it.
@@ -31,13 +32,14 @@ export interface Dispatch {
   label: string;
 }
 
-export const MAX_GRID = 65535;
 const WANTED_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
 
 export class Device {
   readonly features: Set<string>;
   readonly limits: GPUSupportedLimits;
   private pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** What this device has built so far: pipelines compiled (cache misses) and bind groups. */
+  readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0 };
   private lostReason: string | null = null;
   private uncaptured: string[] = [];
 
@@ -105,7 +107,15 @@ export class Device {
 
   /** True on CPU-emulated adapters, where kernel variants are chosen differently. */
   get isSoftware(): boolean {
-    return /llvmpipe|lavapipe|swiftshader|software/i.test(this.adapterName + ' ' + this.adapter.architecture);
+    return isSoftwareAdapter(this.adapterName + ' ' + this.adapter.architecture);
+  }
+
+  /** What the kernel variant policy (src/ops/variant.ts) is told about this device. */
+  get facts(): AdapterFacts {
+    return {
+      isSoftware: this.isSoftware, hasSubgroups: this.features.has('subgroups'), hasF16: this.hasF16(),
+      maxWorkgroupStorage: this.limits.maxComputeWorkgroupStorageSize,
+    };
   }
 
   hasF16(): boolean { return this.features.has('shader-f16'); }
@@ -167,6 +177,7 @@ export class Device {
   }
 
   private async compile(key: string, code: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
+    this.counters.pipelinesCompiled++;
     this.gpu.pushErrorScope('validation');
     const module = this.gpu.createShaderModule({ code, label: key });
     const pipeline = this.gpu.createComputePipeline({
@@ -182,6 +193,7 @@ export class Device {
   }
 
   bindGroup(pipeline: GPUComputePipeline, buffers: { buffer: GPUBuffer; offset?: number; size?: number }[], label: string): GPUBindGroup {
+    this.counters.bindGroupsCreated++;
     return this.gpu.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
@@ -276,18 +288,6 @@ function encodeOne(pass: GPUComputePassEncoder, d: Dispatch): void {
   pass.setPipeline(d.pipeline);
   pass.setBindGroup(0, d.bindGroup);
   pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
-}
-
-/**
- * Spreads `n` workgroups over x and y so neither exceeds 65535. Kernels that use it
- * recover the linear workgroup index as `wid.x + wid.y * nwg.x` and must bound-check,
- * since x*y may exceed n.
- */
-export function grid1d(n: number): [number, number, number] {
-  if (n <= MAX_GRID) return [Math.max(1, n), 1, 1];
-  const y = Math.ceil(n / MAX_GRID);
-  if (y > MAX_GRID) throw new EngineError(`dispatch of ${n} workgroups exceeds 65535² workgroups`);
-  return [Math.ceil(n / y), y, 1];
 }
 
 let shared: Promise<Device> | null = null;

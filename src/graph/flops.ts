@@ -21,6 +21,8 @@ export function nodeFlops(n: Node): number {
       return attnFlops(n, x, n.inputs[1], n.inputs[2]) + attnFlops(n, x, n.inputs[3], n.inputs[4]) + 2 * n.numel;
     case 'layer_norm': case 'group_norm': case 'group_norm_split': case 'rms_norm': case 'softmax':
       return 5 * n.numel;
+    case 'rope': // 4 multiplies and 2 adds per rotated pair
+      return 3 * n.numel;
     case 'binary': case 'unary': case 'geglu': case 'nag':
       return n.numel * (n.op === 'nag' ? 8 : n.op === 'unary' ? 4 : 1);
     default:

@@ -39,10 +39,24 @@ export class Node {
   toString(): string { return `${this.label} ${shapeStr(this.shape)} ${this.dtype}`; }
 }
 
+/**
+ * A float the graph reads at run time (from the uniforms): declared while building, its
+ * value set on the compiled Executable (setScalars) before a run, so changing it
+ * recompiles, re-plans and re-binds nothing. Guidance strengths are scalars.
+ */
+export class Scalar {
+  constructor(readonly graph: Graph, readonly name: string) {}
+  toString(): string { return `scalar '${this.name}'`; }
+}
+
+/** An op argument that is either fixed at build time or a runtime scalar. */
+export type ScalarArg = number | Scalar;
+
 export class Graph {
   readonly nodes: Node[] = [];
   readonly inputs = new Map<string, Node>();
   readonly outputs = new Map<string, Node>();
+  readonly scalars = new Map<string, Scalar>();
   private scopes: string[] = [];
   private weights = new Map<string, Node>();
 
@@ -69,6 +83,16 @@ export class Graph {
     const n = this.push('leaf', [], [...shape], dtype, {}, name, { kind: 'input', name });
     this.inputs.set(name, n);
     return n;
+  }
+
+  /** The runtime scalar `name` (declared on first use; every use of a name is the same scalar). */
+  scalar(name: string): Scalar {
+    let s = this.scalars.get(name);
+    if (!s) {
+      s = new Scalar(this, name);
+      this.scalars.set(name, s);
+    }
+    return s;
   }
 
   /** A weight streamed from disk (or given as host data) at compile time, stored as `dtype`. */

@@ -1,12 +1,15 @@
 // Run step: allocate what the plan asked for, upload weights, resolve every op's
 // kernel calls into pipelines + bind groups once, then each run() writes the inputs,
-// submits all dispatches in one command buffer and reads the outputs.
+// submits all dispatches in one command buffer and reads the outputs. Runtime scalars
+// (Graph.scalar) live in the uniform slots: setScalars() rewrites just those values, so
+// a new alpha costs one small buffer write, no compile, plan or bind group.
 import { EngineError } from '../errors.ts';
 import type { Device, Dispatch } from '../gpu/device.ts';
 import { getOp, type EncodeContext, type KernelCall, type Operand, type Param } from '../ops/registry.ts';
+import { variantOverridesFromEnv, type VariantOverrides } from '../ops/variant.ts';
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
-import type { Graph, Node } from './graph.ts';
+import type { Graph, Node, ScalarArg } from './graph.ts';
 import { plan as makePlan, type Plan } from './plan.ts';
 import { acquireWeight } from './weights.ts';
 import { validateRun } from './validate.ts';
@@ -18,6 +21,8 @@ interface Storage { buffer: GPUBuffer; offset: number; bytes: number }
 export interface CompileOptions {
   /** Re-run each node's CPU reference after run() and name the first that diverges. */
   validate?: boolean;
+  /** Kernel variants per op (src/ops/variant.ts); default: ENGINE_FORCE_VARIANT. */
+  variants?: VariantOverrides;
 }
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -29,13 +34,19 @@ export class Executable {
   private dispatchNode: Node[] = [];
   private owned: GPUBuffer[] = [];
   private releases: (() => void)[] = [];
+  private uniforms: GPUBuffer | null = null;
+  private packed = new ArrayBuffer(0);
+  /** Byte offsets in the uniforms of every use of each runtime scalar. */
+  private scalarSlots = new Map<string, number[]>();
+  private scalarValues = new Map<string, number>();
 
-  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {}
+  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean, readonly context: EncodeContext) {}
 
   static async compile(device: Device, graph: Graph, opts: CompileOptions = {}): Promise<Executable> {
     const validate = opts.validate ?? process.env.ENGINE_VALIDATE === '1';
     const p = makePlan(graph, { noReuse: validate });
-    const ex = new Executable(device, p, validate);
+    const ctx: EncodeContext = { ...device.facts, variants: opts.variants ?? variantOverridesFromEnv() };
+    const ex = new Executable(device, p, validate, ctx);
     await ex.allocate();
     await ex.encode();
     return ex;
@@ -78,19 +89,17 @@ export class Executable {
   }
 
   private async encode(): Promise<void> {
-    const dev = this.device;
-    const ctx: EncodeContext = {
-      isSoftware: dev.isSoftware, hasSubgroups: dev.features.has('subgroups'), hasF16: dev.hasF16(),
-      maxWorkgroupStorage: dev.limits.maxComputeWorkgroupStorageSize,
-    };
+    const dev = this.device, ctx = this.context;
     const calls: { node: Node; call: KernelCall }[] = [];
     for (const n of this.plan.order) for (const call of getOp(n.op).encode(n, ctx)) calls.push({ node: n, call });
     const uniforms = this.own(dev.createBuffer(Math.max(1, calls.length) * UNIFORM_SLOT, 'uniforms', 'uniform'));
     const packed = new ArrayBuffer(Math.max(1, calls.length) * UNIFORM_SLOT);
+    this.uniforms = uniforms;
+    this.packed = packed;
     const scratch = new Map<string, Storage>();
     const pipelines = await Promise.all(calls.map(({ node, call }) => dev.pipeline({ dtype: node.dtype === 'f16' ? 'f16' : 'f32', ...call.kernel })));
     calls.forEach(({ node, call }, i) => {
-      packParams(packed, i * UNIFORM_SLOT, call.params, node);
+      packParams(packed, i * UNIFORM_SLOT, call.params, node, this.scalarSlots);
       const bufs = [{ buffer: uniforms, offset: i * UNIFORM_SLOT, size: UNIFORM_SLOT }];
       for (const o of call.buffers) bufs.push(this.resolve(o, node, scratch));
       this.dispatches.push({ pipeline: pipelines[i], bindGroup: dev.bindGroup(pipelines[i], bufs, node.label), grid: call.grid, label: node.label });
@@ -119,12 +128,48 @@ export class Executable {
     return b;
   }
 
+  /** Names of the runtime scalars the compiled dispatches read. */
+  get scalarNames(): string[] {
+    return [...this.scalarSlots.keys()];
+  }
+
+  /**
+   * Sets runtime scalars (Graph.scalar) for the next runs: only their uniform values are
+   * rewritten. Every scalar the graph reads must be set before the first run.
+   */
+  setScalars(values: Record<string, number>): void {
+    let lo = Infinity, hi = -Infinity;
+    const dv = new DataView(this.packed);
+    for (const [name, v] of Object.entries(values)) {
+      const slots = this.scalarSlots.get(name);
+      if (!slots) {
+        if (this.plan.graph.scalars.has(name)) continue; // declared, but no live node reads it
+        throw new EngineError(`unknown runtime scalar '${name}'; the graph reads: ${this.scalarNames.join(', ') || 'none'}`);
+      }
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new EngineError(`runtime scalar '${name}' must be a finite number, got ${v}`);
+      this.scalarValues.set(name, v);
+      for (const o of slots) {
+        dv.setFloat32(o, v, true);
+        lo = Math.min(lo, o);
+        hi = Math.max(hi, o + 4);
+      }
+    }
+    if (hi > lo) this.device.write(this.uniforms!, lo, new Uint8Array(this.packed, lo, hi - lo));
+  }
+
+  private checkScalars(): void {
+    const unset = this.scalarNames.filter((n) => !this.scalarValues.has(n));
+    if (unset.length) throw new EngineError(`runtime scalar(s) ${unset.map((n) => `'${n}'`).join(', ')} have no value; set them with setScalars() before running`);
+  }
+
+  private scalarValue = (x: ScalarArg): number => (typeof x === 'number' ? x : this.scalarValues.get(x.name)!);
+
   /** Writes inputs, runs every dispatch, returns the named outputs as host arrays. */
   async run(inputs: Record<string, RunInput>): Promise<Record<string, HostArray>> {
     await this.execute(inputs);
     const out: Record<string, HostArray> = {};
     for (const [name, n] of this.plan.graph.outputs) out[name] = await this.read(n);
-    if (this.validate) await validateRun(this.plan, (n) => this.read(n));
+    if (this.validate) await validateRun(this.plan, (n) => this.read(n), this.scalarValue);
     return out;
   }
 
@@ -145,6 +190,7 @@ export class Executable {
 
   /** GPU time per node in ms (timestamp queries), or null where the adapter has none. */
   async profile(inputs: Record<string, RunInput>): Promise<{ label: string; op: string; ms: number }[] | null> {
+    this.checkScalars();
     this.writeInputs(inputs);
     const ms = await this.device.submit(this.dispatches, 'profile', true);
     if (!ms) return null;
@@ -152,6 +198,7 @@ export class Executable {
   }
 
   private async execute(inputs: Record<string, RunInput>): Promise<void> {
+    this.checkScalars();
     this.writeInputs(inputs);
     await this.device.submit(this.dispatches, 'graph run');
   }
@@ -201,11 +248,16 @@ function describeInputs(g: Graph): string {
   return [...g.inputs.values()].map((n) => `${n.label} ${shapeStr(n.shape)} ${n.dtype}`).join(', ');
 }
 
-function packParams(buf: ArrayBuffer, offset: number, params: Param[], node: Node): void {
+/** Packs fixed params; a runtime scalar's place is recorded in `scalarSlots` (written by setScalars). */
+function packParams(buf: ArrayBuffer, offset: number, params: Param[], node: Node, scalarSlots: Map<string, number[]>): void {
   if (params.length * 4 > UNIFORM_SLOT) throw new Error(`${node.label}: ${params.length} params exceed the uniform slot`);
   const dv = new DataView(buf, offset, UNIFORM_SLOT);
   params.forEach((p, i) => {
-    if (p.t === 'f32') dv.setFloat32(4 * i, p.v, true);
+    if ('scalar' in p) {
+      const slots = scalarSlots.get(p.scalar.name) ?? [];
+      slots.push(offset + 4 * i);
+      scalarSlots.set(p.scalar.name, slots);
+    } else if (p.t === 'f32') dv.setFloat32(4 * i, p.v, true);
     else if (p.t === 'i32') dv.setInt32(4 * i, p.v, true);
     else {
       if (!(p.v >= 0 && p.v <= 0xffffffff && Number.isInteger(p.v))) throw new Error(`${node.label}: u32 param ${i} = ${p.v}`);

@@ -2,7 +2,7 @@
 // from the GPU's own inputs to that node (src/ref, naive loops) and name the first node
 // whose GPU result diverges. Planned without buffer reuse, so every value is readable.
 import { EngineError } from '../errors.ts';
-import { getOp } from '../ops/registry.ts';
+import { getOp, type ScalarValue } from '../ops/registry.ts';
 import type { Node } from './graph.ts';
 import type { Plan } from './plan.ts';
 
@@ -12,7 +12,7 @@ export function toleranceFor(dtype: string): Tolerance {
   return dtype === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : { atol: 1e-4, rtol: 1e-3 };
 }
 
-export async function validateRun(plan: Plan, read: (n: Node) => Promise<ArrayLike<number>>): Promise<void> {
+export async function validateRun(plan: Plan, read: (n: Node) => Promise<ArrayLike<number>>, scalar: ScalarValue): Promise<void> {
   let checked = 0, skipped = new Set<string>();
   for (const n of plan.order) {
     const def = getOp(n.op);
@@ -21,7 +21,7 @@ export async function validateRun(plan: Plan, read: (n: Node) => Promise<ArrayLi
       continue;
     }
     const ins = await Promise.all(n.inputs.map(async (i) => Float32Array.from(await read(i))));
-    const want = await def.ref(n, ins);
+    const want = await def.ref(n, ins, scalar);
     const got = await read(n);
     const { atol, rtol } = toleranceFor(n.dtype);
     let worst = -1, worstErr = 0;

@@ -13,19 +13,24 @@ import { configClass } from '../io/configcheck.ts';
 import { ClipTextEncoder } from './api/clip.ts';
 import type { LoadOptions } from './api/common.ts';
 import { PixArt } from './api/pixart.ts';
+import { Flux } from './api/flux.ts';
 import { T5Encoder } from './api/t5.ts';
 import { UNet } from './api/unet.ts';
 import { Vae } from './api/vae.ts';
 import { Taesd } from './api/taesd.ts';
 import { isPixArtConfig } from './pixart_configs.ts';
+import { isFluxConfig } from './flux_configs.ts';
 
 export { ClipTextEncoder } from './api/clip.ts';
-export { UNet, type UNetGuidance, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
+export { UNet, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
 export { Vae } from './api/vae.ts';
 export { Taesd, type TaesdMethod } from './api/taesd.ts';
 export { AutoencoderTiny, taesdConfig, type TaesdConfig } from './taesd.ts';
 export { T5Encoder, type T5LoadOptions, type T5RunStats } from './api/t5.ts';
-export { PixArt, PIXART_DEFAULT_ALPHA, type PixArtGuidance, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
+export { PixArt, type PixArtInputs, type PixArtRunOptions } from './api/pixart.ts';
+export { Flux, type FluxInputs, type FluxRunOptions } from './api/flux.ts';
+export { FluxTransformer2DModel, latentImageIds, packLatents, unpackLatents } from './flux.ts';
+export { FLUX_DEV, FLUX_SCHNELL, fluxConfig, isFluxConfig, type FluxConfig } from './flux_configs.ts';
 export { T5EncoderModel } from './t5.ts';
 export { PixArtTransformer2DModel } from './pixart.ts';
 export { isPixArtConfig, pixartConfig, t5Config, type PixArtConfig, type T5Config } from './pixart_configs.ts';
@@ -41,6 +46,7 @@ export const loadTaesd = (dir: string, opts: LoadOptions = {}) => Taesd.load(dir
 export const loadClipText = (dir: string, opts: LoadOptions = {}) => ClipTextEncoder.load(dir, opts);
 export const loadT5 = (dir: string, opts: LoadOptions = {}) => T5Encoder.load(dir, opts);
 export const loadPixArt = (dir: string, opts: LoadOptions = {}) => PixArt.load(dir, opts);
+export const loadFlux = (dir: string, opts: LoadOptions = {}) => Flux.load(dir, opts);
 
 export type AnyModel =
   | { kind: 'unet'; model: UNet }
@@ -48,15 +54,17 @@ export type AnyModel =
   | { kind: 'taesd'; model: Taesd }
   | { kind: 'clip'; model: ClipTextEncoder }
   | { kind: 't5'; model: T5Encoder }
-  | { kind: 'pixart'; model: PixArt };
+  | { kind: 'pixart'; model: PixArt }
+  | { kind: 'flux'; model: Flux };
 
-export const SUPPORTED_CLASSES = ['UNet2DConditionModel', 'AutoencoderKL', 'AutoencoderTiny', 'CLIPTextModel', 'CLIPTextModelWithProjection', 'T5EncoderModel', 'PixArtTransformer2DModel'];
+export const SUPPORTED_CLASSES = ['UNet2DConditionModel', 'AutoencoderKL', 'AutoencoderTiny', 'CLIPTextModel', 'CLIPTextModelWithProjection', 'T5EncoderModel', 'PixArtTransformer2DModel', 'FluxTransformer2DModel'];
 
 /** Loads whatever model a component folder holds, by its config.json class. */
 export function loadComponent(dir: string, opts: LoadOptions = {}): AnyModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new EngineError(`${dir}: no such folder (expected a component folder with config.json)`);
   const cfg = readJsonObject(path.join(dir, 'config.json'));
   if (isPixArtConfig(cfg)) return { kind: 'pixart', model: PixArt.load(dir, opts) }; // also PixArt-α's 'Transformer2DModel'
+  if (isFluxConfig(cfg)) return { kind: 'flux', model: Flux.load(dir, opts) };
   const cls = configClass(cfg);
   switch (cls) {
     case 'UNet2DConditionModel': return { kind: 'unet', model: UNet.load(dir, opts) };

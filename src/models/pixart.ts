@@ -11,7 +11,7 @@ import { EngineError } from '../errors.ts';
 import type { Node } from '../graph/graph.ts';
 import type { WeightSource } from '../io/safetensors.ts';
 import type { WeightScope } from '../io/store.ts';
-import { checkSchedule, type CrossAttnSite, type Guidance } from '../guidance/types.ts';
+import type { GraphGuidance, GuidanceSite } from '../guidance/types.ts';
 import { add, permute, reshape, slice } from '../ops/index.ts';
 import { Linear, tap } from './nn.ts';
 import { AdaLayerNormSingle, modulate, PatchEmbed, PixArtAlphaTextProjection, PixArtTransformerBlock, PlainLayerNorm } from './pixart_blocks.ts';
@@ -40,7 +40,7 @@ export class PixArtTransformer2DModel {
   readonly proj_out: Linear;
   readonly adaln_single: AdaLayerNormSingle;
   readonly caption_projection: PixArtAlphaTextProjection | null;
-  readonly crossAttnSites: CrossAttnSite[];
+  readonly crossAttnSites: GuidanceSite[];
   readonly innerDim: number;
 
   constructor(ws: WeightScope, readonly config: PixArtConfig) {
@@ -74,10 +74,9 @@ export class PixArtTransformer2DModel {
    * states (projected here by the same caption_projection) and negativeMask their additive
    * bias [B, M-].
    */
-  forward(x: PixArtForwardInputs, guidance?: Guidance | null): Node {
+  forward(x: PixArtForwardInputs, guidance?: GraphGuidance | null): Node {
     const c = this.config, p = c.patch_size, D = this.innerDim;
     const [B, , H, W] = x.hidden_states.shape, gh = H / p, gw = W / p;
-    if (guidance?.mode === 'nasa') checkSchedule(guidance.alpha, this.crossAttnSites.length, 'nasa alpha');
     let h = this.pos_embed.forward(x.hidden_states); // [B, gh*gw, D]
     const { modulation, embedded } = this.adaln_single.forward(x.timestep, x.resolution, x.aspect_ratio); // [B, 6D], [B, D]
     const context = this.projectCaption(x.encoder_hidden_states, 'caption_projection'); // [B, M, D]

@@ -11,7 +11,8 @@
 import type { Node } from '../graph/graph.ts';
 import type { WeightSource } from '../io/safetensors.ts';
 import type { WeightScope } from '../io/store.ts';
-import { forLayer, type CrossAttnSite, type Guidance } from '../guidance/types.ts';
+import { SITE_LAYOUTS } from '../guidance/families.ts';
+import { siteOf, type GraphGuidance, type GuidanceSite } from '../guidance/types.ts';
 import { add, concat, geluTanh, layerNorm, mul, permute, reshape, scale, silu, slice } from '../ops/index.ts';
 import { Attention } from './attention.ts';
 import { Timesteps, TimestepEmbedding } from './embeddings.ts';
@@ -112,22 +113,23 @@ export class AdaLayerNormSingle {
 
 // ---- caption projection, feed-forward, block ----------------------------------------------
 
-/** PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2. */
+/** PixArtAlphaTextProjection: linear_1 -> GELU(tanh) (act_fn 'gelu_tanh', or FLUX's 'silu') -> linear_2. */
 export class PixArtAlphaTextProjection {
   readonly linear_1: Linear;
   readonly linear_2: Linear;
-  constructor(ws: WeightScope, inFeatures: number, hidden: number) {
+  constructor(ws: WeightScope, inFeatures: number, hidden: number, readonly act: 'gelu_tanh' | 'silu' = 'gelu_tanh') {
     this.linear_1 = new Linear(ws.sub('linear_1'), inFeatures, hidden);
     this.linear_2 = new Linear(ws.sub('linear_2'), hidden, hidden);
   }
   // x [B, M, caption_channels] -> [B, M, D]
   forward(x: Node): Node {
-    return this.linear_2.forward(geluTanh(this.linear_1.forward(x)));
+    const h = this.linear_1.forward(x);
+    return this.linear_2.forward(this.act === 'silu' ? silu(h) : geluTanh(h));
   }
 }
 
-/** FeedForward, activation_fn 'gelu-approximate', mult 4: net = [GELU(proj), Dropout, Linear]. */
-class FeedForward {
+/** FeedForward, activation_fn 'gelu-approximate' (FLUX: 'gelu-tanh-approximate'), mult 4: net = [GELU(proj), Dropout, Linear]. */
+export class FeedForward {
   readonly net: [{ proj: Linear }, null, Linear];
   constructor(ws: WeightScope, dim: number) {
     this.net = [{ proj: new Linear(ws.sub('net.0.proj'), dim, 4 * dim) }, null, new Linear(ws.sub('net.2'), 4 * dim, dim)];
@@ -166,7 +168,7 @@ export class PixArtTransformerBlock {
   readonly ff: FeedForward;
   /** [6, D]: added to the per-sample modulation (shift/scale/gate for attention and MLP). */
   readonly scale_shift_table: WeightSource;
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
   constructor(ws: WeightScope, c: PixArtConfig, index: number) {
     const dim = c.num_attention_heads * c.attention_head_dim;
@@ -177,21 +179,21 @@ export class PixArtTransformerBlock {
     this.norm2 = new PlainLayerNorm(ws.sub('norm2'), dim, c.norm_eps, c.norm_elementwise_affine);
     this.ff = new FeedForward(ws.sub('ff'), dim);
     this.scale_shift_table = ws.get('scale_shift_table', [6, dim]);
-    this.site = { part: 'blocks', block: index, index, path: this.attn2.path };
+    this.site = siteOf(this.attn2.path, index, SITE_LAYOUTS.dit);
   }
 
   /**
    * x [B, N, D], modulation [B, 6D], context [B, M, D] (projected captions), mask [B, M]
    * additive or null -> [B, N, D].
    */
-  forward(x: Node, modulation: Node, context: Node, mask: Node | null, guidance?: Guidance | null): Node {
+  forward(x: Node, modulation: Node, context: Node, mask: Node | null, guidance?: GraphGuidance | null): Node {
     const g = x.graph;
     const [B, , D] = x.shape;
     const m = add(reshape(modulation, [B, 6, D]), g.weight(this.scale_shift_table)); // [B, 6, D]
     const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = [0, 1, 2, 3, 4, 5].map((i) => slice(m, 1, i, i + 1)); // [B, 1, D] each
     let h = add(mul(gateMsa, this.attn1.forward(modulate(this.norm1.forward(x), shiftMsa, scaleMsa))), x); // self-attention
     // No norm before the cross-attention in PixArt.
-    h = add(this.attn2.forward(h, context, guidance ? forLayer(guidance, this.site) : null, mask), h);
+    h = add(this.attn2.forward(h, context, guidance ? { ...guidance, site: this.site } : null, mask), h);
     return add(mul(gateMlp, this.ff.forward(modulate(this.norm2.forward(h), shiftMlp, scaleMlp))), h); // feed-forward
   }
 }

@@ -7,7 +7,8 @@
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/models/transformers/transformer_2d.py
 import type { Node } from '../graph/graph.ts';
 import type { WeightScope } from '../io/store.ts';
-import { forLayer, type CrossAttnSite, type Guidance } from '../guidance/types.ts';
+import { SITE_LAYOUTS } from '../guidance/families.ts';
+import { siteOf, type GraphGuidance, type GuidanceSite } from '../guidance/types.ts';
 import { add, geglu, permute, reshape } from '../ops/index.ts';
 import { Attention } from './attention.ts';
 import { GroupNorm, LayerNorm, Linear } from './nn.ts';
@@ -51,9 +52,9 @@ export class BasicTransformerBlock {
   readonly norm3: LayerNorm;
   readonly ff: FeedForward;
   /** Where attn2 sits in the model, for per-layer guidance settings. */
-  readonly site: CrossAttnSite;
+  readonly site: GuidanceSite;
 
-  constructor(ws: WeightScope, dim: number, o: TransformerOptions, sites: CrossAttnSite[]) {
+  constructor(ws: WeightScope, dim: number, o: TransformerOptions, sites: GuidanceSite[]) {
     const attn = { queryDim: dim, heads: o.heads, dimHead: o.dimHead, upcastAttention: o.upcastAttention };
     this.norm1 = new LayerNorm(ws.sub('norm1'), dim, 1e-5);
     this.attn1 = new Attention(ws.sub('attn1'), attn);
@@ -61,23 +62,17 @@ export class BasicTransformerBlock {
     this.attn2 = new Attention(ws.sub('attn2'), { ...attn, crossAttentionDim: o.crossAttentionDim });
     this.norm3 = new LayerNorm(ws.sub('norm3'), dim, 1e-5);
     this.ff = new FeedForward(ws.sub('ff'), dim);
-    this.site = siteOf(this.attn2.path, sites.length);
+    this.site = siteOf(this.attn2.path, sites.length, SITE_LAYOUTS.unet);
     sites.push(this.site);
   }
 
   // x [B, N, dim], context [B, M, crossDim] -> [B, N, dim]
-  forward(x: Node, context: Node, guidance?: Guidance | null): Node {
+  forward(x: Node, context: Node, guidance?: GraphGuidance | null): Node {
     let h = add(this.attn1.forward(this.norm1.forward(x)), x); // self-attention + residual
-    const layerGuidance = guidance ? forLayer(guidance, this.site) : null;
+    const layerGuidance = guidance ? { ...guidance, site: this.site } : null;
     h = add(this.attn2.forward(this.norm2.forward(h), context, layerGuidance), h); // cross-attention + residual
     return add(this.ff.forward(this.norm3.forward(h)), h); // feed-forward + residual
   }
-}
-
-function siteOf(path: string, index: number): CrossAttnSite {
-  const m = /^(down_blocks|mid_block|up_blocks)(?:\.(\d+))?/.exec(path);
-  const part = m?.[1] === 'down_blocks' ? 'down' : m?.[1] === 'up_blocks' ? 'up' : 'mid';
-  return { part, block: m?.[2] ? Number(m[2]) : 0, index, path };
 }
 
 export interface Transformer2DOptions extends TransformerOptions {
@@ -94,7 +89,7 @@ export class Transformer2DModel {
   readonly transformer_blocks: BasicTransformerBlock[];
   readonly proj_out: Linear;
 
-  constructor(ws: WeightScope, o: Transformer2DOptions, sites: CrossAttnSite[]) {
+  constructor(ws: WeightScope, o: Transformer2DOptions, sites: GuidanceSite[]) {
     const inner = o.heads * o.dimHead;
     const conv1x1 = !o.useLinearProjection;
     this.norm = new GroupNorm(ws.sub('norm'), o.normNumGroups, o.inChannels, 1e-6);
@@ -105,7 +100,7 @@ export class Transformer2DModel {
   }
 
   // x [B, C, H, W], context [B, M, crossDim] -> [B, C, H, W]
-  forward(x: Node, context: Node, guidance?: Guidance | null): Node {
+  forward(x: Node, context: Node, guidance?: GraphGuidance | null): Node {
     const [B, C, H, W] = x.shape;
     let h = this.norm.forward(x); // [B, C, H, W]
     h = permute(reshape(h, [B, C, H * W]), [0, 2, 1]); // [B, HW, C]

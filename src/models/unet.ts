@@ -6,7 +6,7 @@
 import { EngineError } from '../errors.ts';
 import type { Node } from '../graph/graph.ts';
 import type { WeightScope } from '../io/store.ts';
-import { checkSchedule, type CrossAttnSite, type Guidance } from '../guidance/types.ts';
+import type { GraphGuidance, GuidanceSite } from '../guidance/types.ts';
 import { add, scale } from '../ops/index.ts';
 import { unetDownFactor, type UNetConfig } from './configs.ts';
 import { TextTimeEmbedding, TimestepEmbedding, Timesteps } from './embeddings.ts';
@@ -36,7 +36,7 @@ export class UNet2DConditionModel {
   readonly conv_norm_out: GroupNorm;
   readonly conv_out: Conv2d;
   /** Every cross-attention layer (attn2), in forward order. */
-  readonly crossAttnSites: CrossAttnSite[] = [];
+  readonly crossAttnSites: GuidanceSite[] = [];
 
   constructor(ws: WeightScope, readonly config: UNetConfig) {
     const c = config;
@@ -86,14 +86,13 @@ export class UNet2DConditionModel {
   }
 
   /** Returns the predicted noise (or v) [B, out_channels, H, W]. */
-  forward(x: UNetForwardInputs, guidance?: Guidance | null): Node {
+  forward(x: UNetForwardInputs, guidance?: GraphGuidance | null): Node {
     const c = this.config;
     const f = unetDownFactor(c);
     const [, , H, W] = x.sample.shape;
     if (H % f || W % f) {
       throw new EngineError(`UNet: sample is ${H}x${W}; this engine needs height and width divisible by ${f} (2^(down blocks - 1)), i.e. images in multiples of ${8 * f} pixels`);
     }
-    if (guidance?.mode === 'nasa') checkSchedule(guidance.alpha, this.crossAttnSites.length, 'nasa alpha');
 
     // 1. time
     const tEmb = tap('time_proj', this.time_proj.forward(x.timestep)); // [B, boc0]

@@ -3,7 +3,7 @@
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/models/unets/unet_2d_blocks.py
 import type { Node } from '../graph/graph.ts';
 import type { WeightScope } from '../io/store.ts';
-import type { CrossAttnSite, Guidance } from '../guidance/types.ts';
+import type { GraphGuidance, GuidanceSite } from '../guidance/types.ts';
 import { concat } from '../ops/index.ts';
 import { Attention } from './attention.ts';
 import { Downsample2D, ResnetBlock2D, Upsample2D } from './resnet.ts';
@@ -24,7 +24,7 @@ export interface CrossAttnOptions extends Omit<TransformerOptions, 'dimHead'> {
   useLinearProjection: boolean;
 }
 
-function transformer(ws: WeightScope, channels: number, b: BlockOptions, x: CrossAttnOptions, sites: CrossAttnSite[]): Transformer2DModel {
+function transformer(ws: WeightScope, channels: number, b: BlockOptions, x: CrossAttnOptions, sites: GuidanceSite[]): Transformer2DModel {
   return new Transformer2DModel(ws, {
     ...x, dimHead: channels / x.heads, inChannels: channels, numLayers: x.transformerLayers, normNumGroups: b.groups,
   }, sites);
@@ -40,7 +40,7 @@ export class DownBlock2D {
   readonly downsamplers: [Downsample2D] | null;
 
   constructor(ws: WeightScope, cin: number, cout: number, addDownsample: boolean, downsamplePadding: number,
-    b: BlockOptions, cross: CrossAttnOptions | null, sites: CrossAttnSite[]) {
+    b: BlockOptions, cross: CrossAttnOptions | null, sites: GuidanceSite[]) {
     this.resnets = [];
     const attentions: Transformer2DModel[] = [];
     for (let i = 0; i < b.numLayers; i++) {
@@ -52,7 +52,7 @@ export class DownBlock2D {
   }
 
   // h [B, Cin, H, W] -> [B, Cout, H/2, W/2] and the skip states (one per layer + downsampler)
-  forward(h: Node, temb: Node, context: Node | null, guidance?: Guidance | null): { h: Node; states: Node[] } {
+  forward(h: Node, temb: Node, context: Node | null, guidance?: GraphGuidance | null): { h: Node; states: Node[] } {
     const states: Node[] = [];
     this.resnets.forEach((r, i) => {
       h = r.forward(h, temb); // [B, Cout, H, W]
@@ -72,7 +72,7 @@ export class UNetMidBlock2DCrossAttn {
   readonly resnets: ResnetBlock2D[];
   readonly attentions: Transformer2DModel[];
 
-  constructor(ws: WeightScope, channels: number, b: BlockOptions, cross: CrossAttnOptions, sites: CrossAttnSite[]) {
+  constructor(ws: WeightScope, channels: number, b: BlockOptions, cross: CrossAttnOptions, sites: GuidanceSite[]) {
     this.resnets = [resnet(ws.sub('resnets.0'), channels, channels, b)];
     this.attentions = [];
     for (let i = 0; i < b.numLayers; i++) {
@@ -82,7 +82,7 @@ export class UNetMidBlock2DCrossAttn {
   }
 
   // h [B, C, H, W] -> same
-  forward(h: Node, temb: Node, context: Node, guidance?: Guidance | null): Node {
+  forward(h: Node, temb: Node, context: Node, guidance?: GraphGuidance | null): Node {
     h = this.resnets[0].forward(h, temb);
     this.attentions.forEach((a, i) => {
       h = a.forward(h, context, guidance);
@@ -99,7 +99,7 @@ export class UpBlock2D {
   readonly upsamplers: [Upsample2D] | null;
 
   constructor(ws: WeightScope, cin: number, prevOut: number, cout: number, addUpsample: boolean,
-    b: BlockOptions, cross: CrossAttnOptions | null, sites: CrossAttnSite[]) {
+    b: BlockOptions, cross: CrossAttnOptions | null, sites: GuidanceSite[]) {
     this.resnets = [];
     const attentions: Transformer2DModel[] = [];
     for (let i = 0; i < b.numLayers; i++) {
@@ -113,7 +113,7 @@ export class UpBlock2D {
   }
 
   // h [B, Cprev, H, W] + skips (consumed from the end) -> [B, Cout, 2H, 2W]
-  forward(h: Node, skips: Node[], temb: Node, context: Node | null, guidance?: Guidance | null): Node {
+  forward(h: Node, skips: Node[], temb: Node, context: Node | null, guidance?: GraphGuidance | null): Node {
     this.resnets.forEach((r, i) => {
       const skip = skips.pop()!;
       h = concat([h, skip], 1); // [B, Cprev + Cskip, H, W]

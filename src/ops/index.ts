@@ -16,3 +16,4 @@ export * from './attention.ts';
 export * from './upsample.ts';
 export * from './copy.ts';
 export * from './nasa.ts';
+export * from './rope.ts';

@@ -1,19 +1,19 @@
 // matmul (batched, broadcast batch dims, optional transposed B) and linear (PyTorch
 // Linear: x · w^T + bias) on kernels/matmul.wgsl.
 //
-// Variants (chosen per adapter in encode, forced with the `variant` option or the env
-// ENGINE_FORCE_VARIANT=matmul=reg|shared, see src/ops/variant.ts):
+// Variants (chosen by src/ops/variant.ts; forced with the `variant` option or
+// ENGINE_FORCE_VARIANT=matmul=reg|shared):
 //   reg     barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
 //   shared  64x64 workgroup tiles through workgroup memory: real GPUs.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { MAX_GRID } from '../gpu/device.ts';
+import { MAX_GRID } from '../gpu/facts.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
-import { pickVariant } from './variant.ts';
+import { VARIANTS, variantFor, type MatmulVariant } from './variant.ts';
 import { defineOp, u32, type KernelCall } from './registry.ts';
 
-export const MATMUL_VARIANTS = ['reg', 'shared'] as const;
-export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+export const MATMUL_VARIANTS = VARIANTS.matmul;
+export type { MatmulVariant };
 
 export interface MatmulOptions {
   /** b is stored [..., N, K] (computes a · b^T). */
@@ -55,12 +55,6 @@ function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOpti
   return a.graph.add('matmul', xs, [...batch, M, N], a.dtype, { transB, variant: opts.variant });
 }
 
-/**
- * The variant encode() uses: the op's `variant` attr, else ENGINE_FORCE_VARIANT (a comma
- * list of `op=variant` or bare variant names, each applied where the op has it), else
- * the default for the adapter kind.
- */
-
 // Workgroup shape of the reg variant (invocations along N x along M); 8x8 measured best
 // of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.
 const WX = 8, WY = 8;
@@ -82,7 +76,7 @@ defineOp({
     const nbatch = dims.reduce((x, y) => x * y, 1);
     const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
     const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
-    const variant = pickVariant<MatmulVariant>('matmul', MATMUL_VARIANTS, n.attrs.variant, 'reg', 'shared', ctx);
+    const variant = variantFor('matmul', ctx, n.attrs.variant);
     const shared = variant === 'shared';
     const defines = {
       TRANS_B: transB, BIAS: !!bias, OUT_BINDING: bias ? 4 : 3, SHARED: shared,

@@ -5,15 +5,15 @@
 // the same dispatch instead of a second attention and a subtraction.
 // Variants as attention (reg: CPU adapters, tiled: GPUs; force with the `variant` option
 // or ENGINE_FORCE_VARIANT=nasa=reg|tiled).
-import { badShapes, type Node } from '../graph/graph.ts';
+import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
 import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, type AttentionVariant } from './attention.ts';
-import { pickVariant } from './variant.ts';
+import { variantFor } from './variant.ts';
 import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 export interface NasaOptions {
   heads: number;
-  /** Weight of the negative branch (paper defaults: 0.1 SD1.5, 0.2 SD2.1, 0.5 PixArt-α). */
-  alpha: number;
+  /** Weight of the negative branch: a number, or a runtime scalar (guidance sweeps). */
+  alpha: ScalarArg;
   /** Score scale; default 1/sqrt(D). */
   scale?: number;
   /** Additive key biases [B or 1, NkPos] / [B or 1, NkNeg]. */
@@ -31,7 +31,7 @@ export function nasaAttention(q: Node, kPos: Node, vPos: Node, kNeg: Node, vNeg:
   const { D, Dv } = checkQKV('nasa', q, kPos, vPos, heads, xs);
   const neg = checkQKV('nasa', q, kNeg, vNeg, heads, xs);
   if (neg.Dv !== Dv) badShapes('nasa', `vNeg's head size ${neg.Dv} != vPos's ${Dv}`, ...xs);
-  if (!Number.isFinite(opts.alpha)) badShapes('nasa', `alpha must be a finite number, got ${opts.alpha}`, ...xs);
+  if (typeof opts.alpha === 'number' && !Number.isFinite(opts.alpha)) badShapes('nasa', `alpha must be a finite number, got ${opts.alpha}`, ...xs);
   if (maskPos) checkMask('nasa', maskPos, q.dim(0), kPos.dim(1), 'maskPos', xs);
   if (maskNeg) checkMask('nasa', maskNeg, q.dim(0), kNeg.dim(1), 'maskNeg', xs);
   if (opts.variant && !ATTENTION_VARIANTS.includes(opts.variant)) badShapes('nasa', `unknown variant '${opts.variant}'`, ...xs);
@@ -48,7 +48,7 @@ defineOp({
     const mP = n.attrs.maskPos ? masks[0] : null, mN = n.attrs.maskNeg ? masks[masks.length - 1] : null;
     const H = n.attrs.heads as number;
     const [B, Nq] = q.shape, D = q.dim(2) / H, Dv = vP.dim(2) / H;
-    const variant = pickVariant<AttentionVariant>('nasa', ATTENTION_VARIANTS, n.attrs.variant, 'reg', 'tiled', ctx);
+    const variant = variantFor('nasa', ctx, n.attrs.variant);
     const tiled = variant === 'tiled';
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const QT = QUERIES_PER_INVOCATION[variant];
@@ -72,7 +72,7 @@ defineOp({
       buffers: [q, kP, vP, kN, vN, ...masks, n], params, grid: attentionGrid(n, Nq, H, B, WG * QT),
     }];
   },
-  async ref(n, ins) {
+  async ref(n, ins, scalar) {
     const { nasa } = await import('../ref/nasa.ts');
     const [q, kP, vP, kN, vN] = n.inputs;
     const masks = ins.slice(5);
@@ -81,7 +81,7 @@ defineOp({
     return nasa(
       { q: ins[0], qShape: q.shape, kPos: ins[1], kPosShape: kP.shape, vPos: ins[2], vPosShape: vP.shape, kNeg: ins[3], kNegShape: kN.shape, vNeg: ins[4], vNegShape: vN.shape },
       {
-        heads: n.attrs.heads, alpha: n.attrs.alpha, scale: n.attrs.scale,
+        heads: n.attrs.heads, alpha: scalar(n.attrs.alpha), scale: n.attrs.scale,
         maskPos: mP, maskPosBatch: mP ? mNodes[0].dim(0) : 0, maskNeg: mN, maskNegBatch: mN ? mNodes[mNodes.length - 1].dim(0) : 0,
       },
     );

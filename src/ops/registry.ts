@@ -1,13 +1,18 @@
 // The executor's op table: op name -> how to encode it (kernel calls) and, for the
 // validate mode, how to recompute it on the CPU from src/ref.
 import type { KernelSpec } from '../gpu/kernels.ts';
-import type { Node } from '../graph/graph.ts';
+import { Scalar, type Node, type ScalarArg } from '../graph/graph.ts';
+import type { VariantContext } from './variant.ts';
 
 export type ParamType = 'u32' | 'i32' | 'f32';
-export interface Param { t: ParamType; v: number }
+/** One 4-byte uniform value: fixed, or a runtime scalar the executor writes before submit. */
+export type Param = { t: ParamType; v: number } | { t: 'f32'; scalar: Scalar };
 export const u32 = (v: number): Param => ({ t: 'u32', v });
 export const i32 = (v: number): Param => ({ t: 'i32', v });
-export const f32 = (v: number): Param => ({ t: 'f32', v });
+export const f32 = (v: ScalarArg): Param => (v instanceof Scalar ? { t: 'f32', scalar: v } : { t: 'f32', v });
+
+/** Value of a ScalarArg in a CPU reference (validate mode): the run's current value. */
+export type ScalarValue = (x: ScalarArg) => number;
 
 /** A temporary buffer an op needs between its own dispatches (e.g. partial sums). */
 export interface Scratch { scratch: number /* bytes */; tag: string }
@@ -30,16 +35,11 @@ export interface OpDef {
   /** Kernel calls that compute `node` from its inputs into its own storage. */
   encode(node: Node, ctx: EncodeContext): KernelCall[];
   /** CPU recomputation from src/ref for the validate mode (inputs widened to f32). */
-  ref?(node: Node, inputs: Float32Array[]): Float32Array | Promise<Float32Array>;
+  ref?(node: Node, inputs: Float32Array[], scalar: ScalarValue): Float32Array | Promise<Float32Array>;
 }
 
-/** What an op may ask about the device when choosing a kernel variant. */
-export interface EncodeContext {
-  isSoftware: boolean;
-  hasSubgroups: boolean;
-  hasF16: boolean;
-  maxWorkgroupStorage: number;
-}
+/** What an op may ask when choosing a kernel: adapter facts and variant overrides (src/ops/variant.ts). */
+export type EncodeContext = VariantContext;
 
 const ops = new Map<string, OpDef>();
 

@@ -9,12 +9,14 @@ import { EngineError } from '../errors.ts';
 import { openModel, type ModelSource, type OpenModelOptions } from '../io/open.ts';
 import { ClipTextEncoder, UNet, Vae, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
-import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { resolveGuidance } from '../guidance/resolve.ts';
+import type { Guidance } from '../guidance/types.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { StageTimes } from './progress.ts';
-import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { encodeText, type TextConditioning } from './text.ts';
+import { denoiseLoop } from './denoise.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
 
@@ -98,15 +100,10 @@ export class TextToImagePipeline implements ImagePipeline {
     // Noise: the unit latents given, or the seeded generator's, times init_noise_sigma.
     const sched = this.scheduler(o);
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = initialLatents(o, lat, sched, gen, `${width}x${height}`);
-
-    for (let i = 0; i < sched.numSteps; i++) {
-      const eps = await times.time('denoise', () => this.denoise(sched.scaleModelInput(x, i), sched.timesteps[i], lat, text, guidance));
-      const st = sched.step(eps, i, x, (n) => gen.randn(n));
-      x = st.prevSample;
-      o.onStep?.(i + 1, sched.numSteps);
-      await o.onLatents?.({ step: i + 1, total: sched.numSteps, latents: { shape: lat, data: x }, x0: { shape: lat, data: st.predOriginalSample } });
-    }
+    const x = await denoiseLoop({
+      scheduler: sched, latentShape: lat, initial: unitLatents(o, lat, gen, `${width}x${height}`),
+      denoiser: (xIn, t) => this.denoise(xIn, t, lat, text, guidance), noise: (n) => gen.randn(n), times, onStep: o.onStep, onLatents: o.onLatents,
+    });
 
     const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return {
@@ -116,7 +113,7 @@ export class TextToImagePipeline implements ImagePipeline {
   }
 
   /** One UNet evaluation under the run's guidance; returns the model output (B, C, h, w). */
-  private async denoise(xIn: Float32Array, t: number, lat: number[], text: TextConditioning, g: ResolvedGuidance): Promise<Float32Array> {
+  private async denoise(xIn: Float32Array, t: number, lat: number[], text: TextConditioning, g: Guidance): Promise<Float32Array> {
     const sample = { shape: lat, data: xIn };
     if (g.mode === 'cfg') {
       // Two evaluations as one batch [uncond; cond], as diffusers does.

@@ -10,11 +10,13 @@ import { EngineError } from '../errors.ts';
 import type { ModelSource } from '../io/open.ts';
 import { PixArt, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, pixartCaption, PIXART_MAX_LENGTH, type Tokenizer } from '../tokenizers/index.ts';
-import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
-import { resolveGuidance, type ResolvedGuidance } from './guidance.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { resolveGuidance } from '../guidance/resolve.ts';
+import type { Guidance } from '../guidance/types.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler } from './scheduler.ts';
+import { denoiseLoop } from './denoise.ts';
 
 interface Text { states: HostTensor; mask: HostTensor }
 
@@ -66,14 +68,10 @@ export class PixArtPipeline implements ImagePipeline {
     const sched = createScheduler(this.source.scheduler!, `${this.source.path} scheduler config`, { steps: o.steps ?? 1, timesteps: o.timesteps });
     const seed = o.seed ?? 0;
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = initialLatents(o, lat, sched, gen, `${width}x${height}`);
-    for (let i = 0; i < sched.numSteps; i++) {
-      const eps = await times.time('denoise', () => this.denoise(sched.scaleModelInput(x, i), sched.timesteps[i], lat, pos, neg, guidance, height, width));
-      const st = sched.step(eps, i, x, (n) => gen.randn(n));
-      x = st.prevSample;
-      o.onStep?.(i + 1, sched.numSteps);
-      await o.onLatents?.({ step: i + 1, total: sched.numSteps, latents: { shape: lat, data: x }, x0: { shape: lat, data: st.predOriginalSample } });
-    }
+    const x = await denoiseLoop({
+      scheduler: sched, latentShape: lat, initial: unitLatents(o, lat, gen, `${width}x${height}`),
+      denoiser: (xIn, t) => this.denoise(xIn, t, lat, pos, neg, guidance, height, width), noise: (n) => gen.randn(n), times, onStep: o.onStep, onLatents: o.onLatents,
+    });
     const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return { image, latents: { shape: lat, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className, seed, width, height, times };
   }
@@ -97,7 +95,7 @@ export class PixArtPipeline implements ImagePipeline {
     return [part(0), negatives ? part(B) : null];
   }
 
-  private async denoise(xIn: Float32Array, t: number, lat: number[], pos: Text, neg: Text | null, g: ResolvedGuidance, height: number, width: number): Promise<Float32Array> {
+  private async denoise(xIn: Float32Array, t: number, lat: number[], pos: Text, neg: Text | null, g: Guidance, height: number, width: number): Promise<Float32Array> {
     const cfg = g.mode === 'cfg';
     const B = lat[0] * (cfg ? 2 : 1);
     const cond = this.transformer.config.use_additional_conditions

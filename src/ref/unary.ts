@@ -1,5 +1,5 @@
 // CPU references for the elementwise activations, in float64 from their definitions.
-export type UnaryKind = 'scale' | 'silu' | 'gelu' | 'geluTanh' | 'quickGelu' | 'relu' | 'tanh';
+export type UnaryKind = 'scale' | 'silu' | 'gelu' | 'geluTanh' | 'quickGelu' | 'relu' | 'tanh' | 'clamp';
 
 /** erf in float64: Maclaurin series near 0, Lentz continued fraction for erfc in the tails. */
 export function erf(x: number): number {
@@ -49,6 +49,7 @@ export function unaryScalar(kind: UnaryKind, v: number, s = 1, bias = 0): number
     case 'quickGelu': return v * sigmoid(1.702 * v);
     case 'relu': return v > 0 ? v : 0;
     case 'tanh': return Math.tanh(v);
+    case 'clamp': return Math.min(Math.max(v, -s), s);
   }
 }
 

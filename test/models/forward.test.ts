@@ -9,48 +9,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run as forward } from '../../src/cli/forward.ts';
 import { convert } from '../../src/io/convert.ts';
-import { toFloat32 } from '../../src/io/dtype.ts';
-import { SafetensorsReader, SafetensorsWriter, type StDType } from '../../src/io/safetensors.ts';
+import type { StDType } from '../../src/io/safetensors.ts';
+import { readOutputs, runForward, writeInputs as writeTensors } from '../util/forward_cli.ts';
 import { UNet, type HostTensor } from '../../src/models/index.ts';
 import { expectClose, get, loadCase, rejects } from './fixtures.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nasa-forward-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function writeInputs(file: string, tensors: Record<string, HostTensor & { dtype?: StDType }>): string {
-  const p = path.join(tmp, file);
-  const decls = Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype ?? 'F32' }));
-  const w = new SafetensorsWriter(p, decls);
-  for (const d of w.order) {
-    const t = tensors[d.name];
-    const bytes = d.dtype === 'I64' ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer)
-      : d.dtype === 'I32' ? new Uint8Array(Int32Array.from(t.data).buffer)
-      : new Uint8Array(Float32Array.from(t.data).buffer);
-    w.writeTensor(d.name, [bytes]);
-  }
-  w.close();
-  return p;
-}
-
-function readOutputs(file: string): Record<string, HostTensor> {
-  const r = SafetensorsReader.open(file);
-  return Object.fromEntries(r.names().map((n) => {
-    const s = r.source(n);
-    return [n, { shape: s.shape, data: Float32Array.from(toFloat32(s)) }];
-  }));
-}
-
-/** Runs the command, silencing its summary line; returns the outputs. */
-async function runForward(args: string[], out: string): Promise<Record<string, HostTensor>> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    await forward([...args, '--out', out]);
-  } finally {
-    console.log = log;
-  }
-  return readOutputs(out);
-}
+const writeInputs = (file: string, tensors: Parameters<typeof writeTensors>[1]) => writeTensors(path.join(tmp, file), tensors);
 
 const ts = (shape: number[], data: number[], dtype?: StDType) => ({ shape, data: Float32Array.from(data), dtype });
 

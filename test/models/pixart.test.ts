@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run as forward } from '../../src/cli/forward.ts';
-import { toFloat32 } from '../../src/io/dtype.ts';
-import { SafetensorsReader, SafetensorsWriter, type StDType } from '../../src/io/safetensors.ts';
+import { runForward as runCli, writeInputs as writeTensors } from '../util/forward_cli.ts';
 import { loadComponent, PixArt, type HostTensor, type PixArtInputs } from '../../src/models/index.ts';
 import { sincos2d } from '../../src/models/pixart_blocks.ts';
 import { assertClose } from '../util/compare.ts';
@@ -158,30 +157,8 @@ test('PixArt rejects bad inputs with what the model expects', async () => {
 
 // ---- the forward command ------------------------------------------------------------------
 
-function writeInputs(file: string, tensors: Record<string, HostTensor>): string {
-  const p = path.join(tmp, file);
-  const dt = (t: HostTensor): StDType => (t.data instanceof Int32Array ? 'I64' : 'F32');
-  const w = new SafetensorsWriter(p, Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape, dtype: dt(t) })));
-  for (const d of w.order) {
-    const t = tensors[d.name];
-    w.writeTensor(d.name, [t.data instanceof Int32Array ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer) : new Uint8Array(Float32Array.from(t.data).buffer)]);
-  }
-  w.close();
-  return p;
-}
-
-async function runForward(args: string[], name: string): Promise<Record<string, HostTensor>> {
-  const out = path.join(tmp, name);
-  const log = console.log;
-  console.log = () => {};
-  try {
-    await forward([...args, '--out', out]);
-  } finally {
-    console.log = log;
-  }
-  const r = SafetensorsReader.open(out);
-  return Object.fromEntries(r.names().map((n) => [n, { shape: r.source(n).shape, data: Float32Array.from(toFloat32(r.source(n))) }]));
-}
+const writeInputs = (file: string, tensors: Record<string, HostTensor>) => writeTensors(path.join(tmp, file), tensors);
+const runForward = (args: string[], name: string) => runCli(args, path.join(tmp, name));
 
 test('forward: T5EncoderModel and PixArtTransformer2DModel (plain, NASA, default alpha 0.5)', async () => {
   const te = path.join(c.dir, 'text_encoder');
@@ -198,7 +175,7 @@ test('forward: T5EncoderModel and PixArtTransformer2DModel (plain, NASA, default
   expectClose(c, 'forward nasa default', (await runForward([DIR, '--inputs', inp, '--guidance', 'nasa'], 'n2.safetensors')).sample, golden(0.5), 'f32');
   await rejects(() => forward([DIR, '--inputs', writeInputs('pxm.safetensors', base), '--guidance', 'nasa', '--out', path.join(tmp, 'x.safetensors')]), /missing input 'negative_encoder_hidden_states'/);
   await rejects(() => forward([te, '--inputs', writeInputs('t5g.safetensors', { input_ids: get(c, 'input_ids') }), '--guidance', 'nasa', '--alpha', '1', '--out', path.join(tmp, 'x.safetensors')]),
-    /--guidance applies to UNet2DConditionModel and PixArtTransformer2DModel, .* holds T5EncoderModel/);
+    /--guidance applies to UNet2DConditionModel, PixArtTransformer2DModel and FluxTransformer2DModel, .* holds T5EncoderModel/);
 });
 
 test.run();

@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scale, silu, gelu, geluTanh, quickGelu, relu, tanh } from '../../src/ops/unary.ts';
+import { clampAbs, scale, silu, gelu, geluTanh, quickGelu, relu, tanh } from '../../src/ops/unary.ts';
 import { unary, type UnaryKind } from '../../src/ref/unary.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
 import { rand, roundF16, runGraph } from '../util/gpu.ts';
 
 const fns: Record<UnaryKind, (x: any) => any> = {
-  scale: (x) => scale(x, -1.75, 0.3), silu, gelu, geluTanh, quickGelu, relu, tanh,
+  scale: (x) => scale(x, -1.75, 0.3), silu, gelu, geluTanh, quickGelu, relu, tanh, clamp: (x) => clampAbs(x, 5),
 };
 // Odd sizes exercise the scalar path, multiples of 4 the vec4 path.
 const shapes = [[1], [7], [3, 37], [2, 5, 64], [1001]];
@@ -23,7 +23,7 @@ for (const dtype of ['f32', 'f16'] as const) {
         x[0] = 0;
         if (dtype === 'f16') x = roundF16(x);
         const out = await runGraph(dtype, (g) => ({ y: fns[kind](g.input('x', shape)) }), { x });
-        const want = kind === 'scale' ? unary(kind, x, -1.75, 0.3) : unary(kind, x);
+        const want = kind === 'scale' ? unary(kind, x, -1.75, 0.3) : kind === 'clamp' ? unary(kind, x, 5) : unary(kind, x);
         // f32: erfc fit error 1.2e-7 relative, GPU exp a few ulp; f16: output rounding (2^-11 relative).
         const [atol, rtol] = dtype === 'f32' ? [2e-6, 2e-5] : [1e-3, 2e-3];
         assertClose(`${kind} ${dtype} [${shape}]`, out.y, want, atol, rtol);
@@ -31,6 +31,12 @@ for (const dtype of ['f32', 'f16'] as const) {
     });
   }
 }
+
+test('clamp maps infinities to the limit (the f16 overflow guard)', async () => {
+  const x = Float32Array.from([Infinity, -Infinity, 70000, -3, 65504]);
+  const out = await runGraph('f16', (g) => ({ y: clampAbs(g.input('x', [5]), 65504) }), { x });
+  assertClose('clamp', out.y, [65504, -65504, 65504, -3, 65504], 0, 0);
+});
 
 test('gelu matches tabulated values in its far tails', async () => {
   const x = Float32Array.from([-10, -6, -4, -1, 1e-3, 4, 6, 10]);

@@ -16,7 +16,7 @@ import { Taesd } from '../../src/models/index.ts';
 import { AutoencoderTiny, taesdConfig } from '../../src/models/taesd.ts';
 import { loadPipeline } from '../../src/pipeline/index.ts';
 import { pipelineVae, previewFile, PreviewWriter } from '../../src/pipeline/preview.ts';
-import { recordTensorShapes, writeRandom } from '../../tools/make-random-unet.ts';
+import { recordShapes, writeRandomComponent } from '../../tools/random-weights.ts';
 import { rejects } from '../models/fixtures.ts';
 import { closeReport } from '../util/compare.ts';
 import { FIXTURES } from '../util/fixture.ts';
@@ -89,7 +89,7 @@ test('bad VAE arguments: wrong latent channels, no TAESD for --preview, tiny til
   // A valid TAESD with 16 latent channels (taef1-shaped) next to a 4-channel model.
   const f1 = path.join(tmp, 'taef1');
   const cfg = { ...JSON.parse(fs.readFileSync(path.join(TAESD, 'config.json'), 'utf8')), latent_channels: 16 };
-  writeRandom(f1, cfg, recordTensorShapes((ws) => new AutoencoderTiny(ws, taesdConfig(cfg, 'taef1'))));
+  writeRandomComponent(f1, 'diffusion_pytorch_model.safetensors', cfg, recordShapes((ws) => void new AutoencoderTiny(ws, taesdConfig(cfg, 'taef1'))));
   // One through the command line; the rest straight at the option handling (no pipeline run).
   await rejects(() => quiet(() => generate(['-p', 'x', '-o', path.join(tmp, 'bad.png'), '--vae', f1])), /--vae .*taef1: AutoencoderTiny has 16 latent channels, the model's VAE has 4 \(taef1 is for FLUX\)/);
   const pipe = loadPipeline(DEFAULT_MODEL);

@@ -23,12 +23,14 @@ export async function runGraph(
   dtype: Float,
   build: (g: Graph) => Record<string, Node>,
   inputs: Record<string, RunInput>,
+  scalars: Record<string, number> = {},
 ): Promise<Record<string, HostArray>> {
   const dev = await device();
   const g = new Graph(dtype);
   for (const [name, n] of Object.entries(build(g))) g.output(name, n);
   const ex = await Executable.compile(dev, g);
   try {
+    ex.setScalars(scalars);
     return await ex.run(inputs);
   } finally {
     ex.destroy();

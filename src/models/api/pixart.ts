@@ -3,12 +3,12 @@
 // resolution / aspect_ratio as top-level inputs).
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import type { LayerSchedule } from '../../guidance/types.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
+import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
+import { guidanceScalars } from '../../guidance/scalars.ts';
+import type { AttentionGuidance } from '../../guidance/types.ts';
 import { PixArtTransformer2DModel } from '../pixart.ts';
 import { pixartConfig, type PixArtConfig } from '../pixart_configs.ts';
-import { checkFinite, checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkFinite, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface PixArtInputs {
   /** [B, in_channels, H, W] */
@@ -27,18 +27,10 @@ export interface PixArtInputs {
   negative_encoder_attention_mask?: HostTensor;
 }
 
-/** Attention-space guidance for a whole forward pass (see src/guidance/types.ts). */
-export type PixArtGuidance =
-  | { mode: 'nasa'; alpha: LayerSchedule }
-  | { mode: 'nag'; scale: number; tau: number; alpha: number }
-  | { mode: 'vsf'; scale: number; offset: number };
-
 export interface PixArtRunOptions extends RunOptions {
-  guidance?: PixArtGuidance | null;
+  /** Attention-space guidance for the whole pass (src/guidance/types.ts); its strengths are runtime scalars. */
+  guidance?: AttentionGuidance | null;
 }
-
-/** NASA alpha the paper uses for PixArt-α. */
-export const PIXART_DEFAULT_ALPHA = 0.5;
 
 /** diffusers' bias for a {0,1} mask: (1 - m) * -10000 (not -inf). */
 export function maskToBias(what: string, name: string, m: HostTensor): Float32Array {
@@ -60,14 +52,11 @@ export class PixArt {
   }
 
   static load(dir: string, opts: LoadOptions = {}): PixArt {
-    return PixArt.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return PixArt.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): PixArt {
-    const config = pixartConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new PixArtTransformer2DModel(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): PixArt {
+    const { model, config } = buildModel(where, comp, pixartConfig, PixArtTransformer2DModel);
     return new PixArt(model, config, opts);
   }
 
@@ -108,7 +97,9 @@ export class PixArt {
     }
     const mask = inputs.encoder_attention_mask, negMask = guidance ? inputs.negative_encoder_attention_mask : undefined;
 
-    const key = `${shapeKey(inputs.hidden_states, inputs.encoder_hidden_states, mask, inputs.negative_encoder_hidden_states, negMask)}|${JSON.stringify(guidance)}`;
+    // The key holds the mode only: strengths are runtime scalars, so an alpha sweep reuses one graph.
+    const scalars = guidance ? guidanceScalars(guidance, this.model.crossAttnSites, layoutParts(SITE_LAYOUTS.dit)) : {};
+    const key = `${shapeKey(inputs.hidden_states, inputs.encoder_hidden_states, mask, inputs.negative_encoder_hidden_states, negMask)}|${guidance?.mode ?? 'none'}`;
     const build = (g: Graph) => {
       const x = {
         hidden_states: g.input('hidden_states', inputs.hidden_states.shape),
@@ -122,14 +113,14 @@ export class PixArt {
         negativeContext: g.input('negative_encoder_hidden_states', inputs.negative_encoder_hidden_states!.shape),
         negativeMask: negMask ? g.input('negative_encoder_attention_bias', negMask.shape) : null,
       } : null;
-      return { sample: this.model.forward(x, guidance && neg ? { ...guidance, ...neg } : null) };
+      return { sample: this.model.forward(x, guidance && neg ? { mode: guidance.mode, ...neg } : null) };
     };
     const feed: Record<string, ArrayLike<number>> = { hidden_states: inputs.hidden_states.data, timestep, encoder_hidden_states: inputs.encoder_hidden_states.data };
     if (mask) feed.encoder_attention_bias = maskToBias(what, 'encoder_attention_mask', mask);
     if (cond) Object.assign(feed, { resolution: inputs.resolution!.data, aspect_ratio: inputs.aspect_ratio!.data });
     if (guidance) feed.negative_encoder_hidden_states = inputs.negative_encoder_hidden_states!.data;
     if (negMask) feed.negative_encoder_attention_bias = maskToBias(what, 'negative_encoder_attention_mask', negMask);
-    return this.cache.run(key, build, feed, opts);
+    return this.cache.run(key, build, feed, opts, scalars);
   }
 
   destroy(): void {

@@ -4,10 +4,9 @@
 // arithmetic on small latents, in float32 like PyTorch.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
+import { latentsToZ } from '../latents.ts';
 import { AutoencoderTiny, taesdConfig, type TaesdConfig } from '../taesd.ts';
-import { checkFinite, checkInputs, GraphCache, shapeKey, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, checkFinite, checkInputs, GraphCache, openForLoad, shapeKey, type Component, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
 
 export type TaesdMethod = 'encode' | 'decode' | 'forward';
 
@@ -21,14 +20,11 @@ export class Taesd {
 
   /** Opens a `taesd` / `taesdxl` / `taef1` folder (config.json + diffusion_pytorch_model.safetensors). */
   static load(dir: string, opts: LoadOptions = {}): Taesd {
-    return Taesd.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return Taesd.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Taesd {
-    const config = taesdConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new AutoencoderTiny(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): Taesd {
+    const { model, config } = buildModel(where, comp, taesdConfig, AutoencoderTiny);
     return new Taesd(model, config, where, opts);
   }
 
@@ -85,8 +81,7 @@ export class Taesd {
 
   /** Pipeline latents -> decode()'s z: latents / scaling_factor + shift_factor (identity for TAESD). */
   latentsToZ(latents: HostTensor): HostTensor {
-    const { scaling_factor: k, shift_factor: sh } = this.config;
-    return { shape: [...latents.shape], data: Float32Array.from(latents.data, (v) => Math.fround(v / k) + sh) };
+    return { shape: [...latents.shape], data: latentsToZ(latents.data, this.config) };
   }
 
   private finite(method: string, out: Record<string, HostTensor>): Record<string, HostTensor> {

@@ -2,12 +2,12 @@
 // host tensors named as the reference forward() arguments.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import type { LayerSchedule } from '../../guidance/types.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
+import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
+import { guidanceScalars } from '../../guidance/scalars.ts';
+import type { AttentionGuidance } from '../../guidance/types.ts';
 import { unetConfig, type UNetConfig } from '../configs.ts';
 import { UNet2DConditionModel } from '../unet.ts';
-import { checkFinite, checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkFinite, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface UNetInputs {
   /** [B, in_channels, H, W] */
@@ -23,15 +23,9 @@ export interface UNetInputs {
   negative_encoder_hidden_states?: HostTensor;
 }
 
-/** Guidance for a whole forward pass; per-layer alpha via LayerSchedule. */
-/** Attention-space guidance for a whole forward pass (see src/guidance/types.ts). */
-export type UNetGuidance =
-  | { mode: 'nasa'; alpha: LayerSchedule }
-  | { mode: 'nag'; scale: number; tau: number; alpha: number }
-  | { mode: 'vsf'; scale: number; offset: number };
-
 export interface UNetRunOptions extends RunOptions {
-  guidance?: UNetGuidance | null;
+  /** Attention-space guidance for the whole pass (src/guidance/types.ts); its strengths are runtime scalars. */
+  guidance?: AttentionGuidance | null;
 }
 
 export class UNet {
@@ -46,15 +40,12 @@ export class UNet {
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): UNet {
-    return UNet.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return UNet.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): UNet {
-    const config = unetConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new UNet2DConditionModel(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): UNet {
+    const { model, config } = buildModel(where, comp, unetConfig, UNet2DConditionModel);
     return new UNet(model, config, opts);
   }
 
@@ -89,7 +80,9 @@ export class UNet {
     const B = dims.B;
     const timestep = t.data.length === B ? Float32Array.from(t.data) : new Float32Array(B).fill(t.data[0]);
 
-    const key = `${shapeKey(inputs.sample, inputs.encoder_hidden_states, inputs.text_embeds, inputs.negative_encoder_hidden_states)}|${JSON.stringify(guidance)}`;
+    // The key holds the mode only: strengths are runtime scalars, so an alpha sweep reuses one graph.
+    const scalars = guidance ? guidanceScalars(guidance, this.model.crossAttnSites, layoutParts(SITE_LAYOUTS.unet)) : {};
+    const key = `${shapeKey(inputs.sample, inputs.encoder_hidden_states, inputs.text_embeds, inputs.negative_encoder_hidden_states)}|${guidance?.mode ?? 'none'}`;
     const build = (g: Graph) => {
       const x = {
         sample: g.input('sample', inputs.sample.shape),
@@ -99,12 +92,12 @@ export class UNet {
         time_ids: inputs.time_ids && this.model.add ? g.input('time_ids', inputs.time_ids.shape, 'f32') : null,
       };
       const neg = guidance ? g.input('negative_encoder_hidden_states', inputs.negative_encoder_hidden_states!.shape) : null;
-      return { sample: this.model.forward(x, guidance ? { ...guidance, negativeContext: neg! } : null) };
+      return { sample: this.model.forward(x, guidance ? { mode: guidance.mode, negativeContext: neg! } : null) };
     };
     const feed: Record<string, ArrayLike<number>> = { sample: inputs.sample.data, timestep, encoder_hidden_states: inputs.encoder_hidden_states.data };
     if (this.model.add) Object.assign(feed, { text_embeds: inputs.text_embeds!.data, time_ids: inputs.time_ids!.data });
     if (guidance) feed.negative_encoder_hidden_states = inputs.negative_encoder_hidden_states!.data;
-    return this.cache.run(key, build, feed, opts);
+    return this.cache.run(key, build, feed, opts, scalars);
   }
 
   destroy(): void {

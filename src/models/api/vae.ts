@@ -8,14 +8,12 @@
 // The stages that needed f32 are remembered for the next call of the same shape.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { vaeConfig, type VaeConfig } from '../configs.ts';
+import { latentsToZ, zToLatents } from '../latents.ts';
 import { AutoencoderKL } from '../vae.ts';
-import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions } from './common.ts';
+import { allFinite, runF16OrF32 } from './f16.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type Component } from './common.ts';
 import { joinChannels, splitChannels, VaeTiler, type VaeRunOptions } from './vae_tiler.ts';
-
-const F16_MAX = 65504;
 
 export type VaeMethod = 'encode' | 'decode';
 
@@ -39,15 +37,12 @@ export class Vae {
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): Vae {
-    return Vae.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return Vae.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Vae {
-    const config = vaeConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new AutoencoderKL(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): Vae {
+    const { model, config } = buildModel(where, comp, vaeConfig, AutoencoderKL);
     return new Vae(model, config, opts);
   }
 
@@ -110,22 +105,10 @@ export class Vae {
     const stages = this.model.decodeStages();
     for (let i = 0; i < stages.length; i++) {
       const s = stages[i];
-      const run = (dtype: 'f16' | 'f32') => this.stageCache.run(`stage${i}|${h.shape.join('x')}`, (g) => ({ h: s.forward(g.input('h', h.shape)) }), { h: h.data }, { dtype });
-      let out: HostTensor | null = null;
-      if (!f32.has(i) && fitsF16(h)) {
-        out = (await run('f16')).h;
-        if (!fitsF16(out)) {
-          this.warn(`vae decode: ${s.name} overflowed f16 (inf/NaN or |x| > ${F16_MAX} in its output); re-ran it in f32`);
-          out = null;
-        }
-      } else if (!f32.has(i)) {
-        this.warn(`vae decode: the input of ${s.name} exceeds the f16 range; running it in f32`);
-      }
-      if (!out) {
-        f32.add(i);
-        out = (await run('f32')).h;
-      }
-      h = out;
+      const run = async (dtype: 'f16' | 'f32') => ({ h: (await this.stageCache.run(`stage${i}|${h.shape.join('x')}`, (g) => ({ h: s.forward(g.input('h', h.shape)) }), { h: h.data }, { dtype })).h });
+      const r = await runF16OrF32('vae decode', s.name, h, f32.has(i), run, this.warn);
+      if (r.usedF32) f32.add(i);
+      h = r.out.h;
     }
     if (!allFinite(h)) throw new EngineError(`${this.className} decode: the output holds inf/NaN even with f32 stages (is z the unscaled latent?)`);
     return h;
@@ -133,14 +116,12 @@ export class Vae {
 
   /** UNet latents -> the z decode() takes: latents / scaling_factor + shift_factor. */
   latentsToZ(latents: HostTensor): HostTensor {
-    const { scaling_factor: s, shift_factor: sh } = this.config;
-    return { shape: [...latents.shape], data: Float32Array.from(latents.data, (v) => v / s + (sh ?? 0)) };
+    return { shape: [...latents.shape], data: latentsToZ(latents.data, this.config) };
   }
 
   /** Encoder mean (or a sample) -> UNet latents: (z - shift_factor) * scaling_factor. */
   zToLatents(z: HostTensor): HostTensor {
-    const { scaling_factor: s, shift_factor: sh } = this.config;
-    return { shape: [...z.shape], data: Float32Array.from(z.data, (v) => (v - (sh ?? 0)) * s) };
+    return { shape: [...z.shape], data: zToLatents(z.data, this.config) };
   }
 
   destroy(): void {
@@ -154,14 +135,4 @@ function clampLogvar(t: HostTensor): HostTensor {
   const lv = t.data;
   for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
   return t;
-}
-
-function allFinite(t: HostTensor): boolean {
-  for (const v of t.data) if (!Number.isFinite(v)) return false;
-  return true;
-}
-
-function fitsF16(t: HostTensor): boolean {
-  for (const v of t.data) if (!(Math.abs(v) <= F16_MAX)) return false;
-  return true;
 }
