@@ -70,6 +70,8 @@ export async function run(argv: string[]): Promise<void> {
   const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
   const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
   const guidance = parseGuidance(m, dir, opts.guidance as string | undefined, opts.alpha as string | undefined);
+  const tiling = tilingFromArgs('forward', opts, m.kind === 'vae' ? m.model.config : null, m.model.className);
+  if (tiling && m.kind === 'vae') m.model.tiler.mode = tiling;
   const specs = signature(m, method, !!guidance);
   const inputs = readInputs(opts.inputs as string, specs);
   const debug = opts.debug === true;
