@@ -6,6 +6,7 @@ import { EngineError } from './errors.ts';
 
 const commands: Record<string, string> = {
   generate: 'text prompt (+ negative prompt) -> PNG',
+  eval: 'CLIP+ / CLIP- / removal scores of images vs prompt pairs -> report + contact sheet',
   forward: 'run one model component on input tensors (parity checks)',
   tokenize: 'prompt -> token ids',
   inspect: 'list the tensors of a safetensors file or model folder',

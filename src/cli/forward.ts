@@ -5,7 +5,7 @@ import { EngineError } from '../errors.ts';
 import { parseAlpha, resolveGuidance } from '../guidance/resolve.ts';
 import type { NasaSettings } from '../guidance/types.ts';
 import { toFloat32 } from '../io/dtype.ts';
-import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
+import { SafetensorsReader, type SourceDType } from '../io/safetensors.ts';
 import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
@@ -21,6 +21,7 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          UNet2DConditionModel: sample, timestep ([], [1] or [B]), encoder_hidden_states,
                            SDXL: text_embeds, time_ids; with --guidance nasa: negative_encoder_hidden_states
                          CLIPTextModel(WithProjection): input_ids (I64 or I32)
+                         CLIPModel: pixel_values (preprocessed) and/or input_ids, attention_mask (optional)
                          T5EncoderModel: input_ids, attention_mask (optional; I64 or I32)
                          PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
@@ -32,7 +33,8 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          AutoencoderTiny (TAESD): sample (encode, forward) or z (decode)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
-                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
+                         hidden_states.0..N, pooled_index; CLIPModel: image_embeds, text_embeds,
+                         logits_per_image, logits_per_text; VAE: mean, logvar (encode) or sample (decode);
                          T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
                          FLUX: sample (packed velocity);
                          TAESD: latents (encode), sample (decode), forward = the uint8 round trip:
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<void> {
 
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
-  else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
+  else if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') out = await m.model.forward(inputs as any, { debug });
   else if (m.kind === 'pixart' || m.kind === 'flux') out = await m.model.forward(inputs as any, { guidance, debug });
   else if (m.kind === 'taesd') out = await m.model[method as TaesdMethod](inputs as any, { debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
@@ -116,13 +118,13 @@ function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string)
 
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
-  if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
+  if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') return m.model.signature();
   if (m.kind === 'pixart' || m.kind === 'flux') return m.model.signature(guided);
   if (m.kind === 'taesd') return m.model.signature(method as TaesdMethod);
   return m.model.signature(method as 'encode' | 'decode');
 }
 
-const INT_DTYPES = new Set<StDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+const INT_DTYPES = new Set<SourceDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
 
 /** Reads every tensor; ints become Int32Array where the model takes ids, floats otherwise. */
 function readInputs(file: string, specs: InputSpec[]): Record<string, HostTensor> {

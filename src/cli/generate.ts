@@ -13,6 +13,7 @@ import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 import { GENERATE_VAE_HELP, GENERATE_VAE_OPTS, setupVae } from './vae_args.ts';
+import { runSweepCli, sweepArgs, SWEEP_HELP, SWEEP_OPTS } from './sweep.ts';
 
 export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
 
@@ -27,6 +28,7 @@ const SPEC: OptSpec = {
   model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
   'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
+  ...SWEEP_OPTS,
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -50,7 +52,8 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
-${GENERATE_VAE_HELP}`;
+${GENERATE_VAE_HELP}
+${SWEEP_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -62,7 +65,8 @@ export async function run(argv: string[]): Promise<void> {
   const dtype = (opts.dtype as string | undefined) ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
-  const base = baseOptions(opts);
+  const sweep = sweepArgs(opts);
+  const base = baseOptions(sweep ? sweep.rest : opts);
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
@@ -73,6 +77,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     vae = setupVae(pipe, opts, { dtype });
     Object.assign(base, vae.run);
+    if (sweep) return await runSweepCli(pipe, sweep, base, modelName);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });

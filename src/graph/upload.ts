@@ -5,7 +5,8 @@ import { EngineError } from '../errors.ts';
 import type { Device } from '../gpu/device.ts';
 import type { WeightSource } from '../io/safetensors.ts';
 import { DTypeConverter, isConvertible } from '../io/dtype.ts';
-import { encodeHost, type DType } from '../tensor/dtype.ts';
+import { encodeHost, toF16Bits, type DType } from '../tensor/dtype.ts';
+import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, QK8_0 } from '../tensor/q8_0.ts';
 import type { HostData } from './graph.ts';
 
 const CHUNK = 8 << 20;
@@ -17,8 +18,12 @@ export async function uploadWeight(dev: Device, buf: GPUBuffer, src: WeightSourc
     return bytes.byteLength;
   }
   const { readChunks } = await import('../io/safetensors.ts');
+  if ((dtype === 'q8_0') !== (src.dtype === 'Q8_0') && dtype !== 'f32' && dtype !== 'f16') {
+    throw new EngineError(`${src.file}: tensor '${src.name}' is ${src.dtype}, which cannot be stored as ${dtype}`);
+  }
   let outOffset = 0;
-  for (const chunk of readChunks(src, CHUNK)) {
+  // q8_0: whole pairs of 34-byte blocks per chunk, so every write starts 4-byte aligned.
+  for (const chunk of readChunks(src, src.dtype === 'Q8_0' ? CHUNK - (CHUNK % 68) : CHUNK)) {
     const converted = convertChunk(chunk, src, dtype);
     dev.write(buf, outOffset, converted);
     outOffset += converted.byteLength;
@@ -30,7 +35,13 @@ export async function uploadWeight(dev: Device, buf: GPUBuffer, src: WeightSourc
 export function convertChunk(chunk: Uint8Array, src: WeightSource, to: DType): ArrayBufferView {
   const from = src.dtype;
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32')) return chunk;
+  if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32') || (from === 'Q8_0' && to === 'q8_0')) return chunk;
+  if (from === 'Q8_0' && (to === 'f32' || to === 'f16')) {
+    // A q8_0 tensor read by something other than a linear (e.g. an embedding table in a
+    // GGUF file): expanded for that consumer only.
+    const v = dequantizeQ8_0(chunk, (chunk.byteLength / Q8_0_BLOCK_BYTES) * QK8_0);
+    return to === 'f16' ? toF16Bits(v) : v;
+  }
   if (to === 'f32' || to === 'f16') {
     elemBytes(from, src);
     if (!isConvertible(from)) throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${from}, which cannot be used as ${to} weights`);

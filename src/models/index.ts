@@ -11,6 +11,7 @@ import { EngineError } from '../errors.ts';
 import { readJsonObject } from '../io/folder.ts';
 import { configClass } from '../io/configcheck.ts';
 import { ClipTextEncoder } from './api/clip.ts';
+import { ClipModel } from './api/clip_model.ts';
 import type { LoadOptions } from './api/common.ts';
 import { PixArt } from './api/pixart.ts';
 import { Flux } from './api/flux.ts';
@@ -22,6 +23,7 @@ import { isPixArtConfig } from './pixart_configs.ts';
 import { isFluxConfig } from './flux_configs.ts';
 
 export { ClipTextEncoder } from './api/clip.ts';
+export { ClipModel, type ClipModelInputs } from './api/clip_model.ts';
 export { UNet, type UNetInputs, type UNetRunOptions } from './api/unet.ts';
 export { Vae } from './api/vae.ts';
 export { Taesd, type TaesdMethod } from './api/taesd.ts';
@@ -46,6 +48,7 @@ export const loadTaesd = (dir: string, opts: LoadOptions = {}) => Taesd.load(dir
 export const loadClipText = (dir: string, opts: LoadOptions = {}) => ClipTextEncoder.load(dir, opts);
 export const loadT5 = (dir: string, opts: LoadOptions = {}) => T5Encoder.load(dir, opts);
 export const loadPixArt = (dir: string, opts: LoadOptions = {}) => PixArt.load(dir, opts);
+export const loadClipModel = (dir: string, opts: LoadOptions = {}) => ClipModel.load(dir, opts);
 export const loadFlux = (dir: string, opts: LoadOptions = {}) => Flux.load(dir, opts);
 
 export type AnyModel =
@@ -53,11 +56,12 @@ export type AnyModel =
   | { kind: 'vae'; model: Vae }
   | { kind: 'taesd'; model: Taesd }
   | { kind: 'clip'; model: ClipTextEncoder }
+  | { kind: 'clipmodel'; model: ClipModel }
   | { kind: 't5'; model: T5Encoder }
   | { kind: 'pixart'; model: PixArt }
   | { kind: 'flux'; model: Flux };
 
-export const SUPPORTED_CLASSES = ['UNet2DConditionModel', 'AutoencoderKL', 'AutoencoderTiny', 'CLIPTextModel', 'CLIPTextModelWithProjection', 'T5EncoderModel', 'PixArtTransformer2DModel', 'FluxTransformer2DModel'];
+export const SUPPORTED_CLASSES = ['UNet2DConditionModel', 'AutoencoderKL', 'AutoencoderTiny', 'CLIPTextModel', 'CLIPTextModelWithProjection', 'CLIPModel', 'T5EncoderModel', 'PixArtTransformer2DModel', 'FluxTransformer2DModel'];
 
 /** Loads whatever model a component folder holds, by its config.json class. */
 export function loadComponent(dir: string, opts: LoadOptions = {}): AnyModel {
@@ -72,6 +76,7 @@ export function loadComponent(dir: string, opts: LoadOptions = {}): AnyModel {
     case 'AutoencoderTiny': return { kind: 'taesd', model: Taesd.load(dir, opts) };
     case 'CLIPTextModel':
     case 'CLIPTextModelWithProjection': return { kind: 'clip', model: ClipTextEncoder.load(dir, opts) };
+    case 'CLIPModel': return { kind: 'clipmodel', model: ClipModel.load(dir, opts) };
     case 'T5EncoderModel': return { kind: 't5', model: T5Encoder.load(dir, opts) };
     default:
       throw new EngineError(`${path.join(dir, 'config.json')}: model class ${JSON.stringify(cls)} is not supported by forward (supported: ${SUPPORTED_CLASSES.join(', ')})`);

@@ -23,7 +23,7 @@ import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable } from '../../graph/run.ts';
 import { toFloat32 } from '../../io/dtype.ts';
-import { DTYPE_BYTES, type WeightSource } from '../../io/safetensors.ts';
+import { bytesFor, type WeightSource } from '../../io/safetensors.ts';
 import { add } from '../../ops/index.ts';
 import { recordTaps } from '../nn.ts';
 import { t5Config, type T5Config } from '../pixart_configs.ts';
@@ -204,7 +204,7 @@ export function groupBlocks(bytes: number[], budget: number): [number, number][]
 
 /** Rows `ids` of an embedding table [V, D] read from its file (only those rows), as f32. */
 export function embedRows(table: WeightSource, ids: ArrayLike<number>, D: number): Float32Array {
-  const rowBytes = D * DTYPE_BYTES[table.dtype];
+  const rowBytes = bytesFor(table.dtype, D);
   const rows = new Map<number, Float32Array>();
   const out = new Float32Array(ids.length * D);
   for (let i = 0; i < ids.length; i++) {
