@@ -13,6 +13,7 @@ import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 import { formatStartup } from './startup.ts';
+import { GENERATE_VAE_HELP, GENERATE_VAE_OPTS, setupVae } from './vae_args.ts';
 import { runSweepCli, sweepArgs, SWEEP_HELP, SWEEP_OPTS } from './sweep.ts';
 
 export const DEFAULT_MODEL = EMBEDDED_MODEL;
@@ -27,7 +28,7 @@ const SPEC: OptSpec = {
   'max-sequence-length': { type: 'number' }, 'guidance-scale': { type: 'number' },
   model: { type: 'string' }, download: { type: 'boolean' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
-  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' },
+  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
   ...SWEEP_OPTS,
 };
 
@@ -55,6 +56,7 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
   --stats                  also print the startup timeline (process start to first GPU dispatch)
+${GENERATE_VAE_HELP}
 ${SWEEP_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -76,18 +78,23 @@ export async function run(argv: string[]): Promise<void> {
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
+  let vae: ReturnType<typeof setupVae> | null = null;
   try {
     for (const k of ['max-sequence-length', 'guidance-scale']) {
       if (opts[k] !== undefined && pipe.family !== 'flux') throw new EngineError(`--${k} applies to FLUX pipelines; ${modelName} is ${pipe.family ?? 'not one'}`);
     }
+    vae = setupVae(pipe, opts, { dtype });
+    Object.assign(base, vae.run);
     if (sweep) return await runSweepCli(pipe, sweep, base, modelName);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
     const files = savePngs(r, prompts, (opts.negative as string[] | undefined) ?? null, out, modelName);
     if (opts['save-tensors']) writeHostTensors(opts['save-tensors'] as string, { latents: r.latents, image: r.image });
-    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})`);
+    const extra = vae.describe();
+    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})${extra ? `\n${extra}` : ''}`);
   } finally {
+    vae?.destroy();
     pipe.destroy();
     if (opts.stats) console.error(formatStartup());
   }
