@@ -4,6 +4,8 @@
 //   GELU       0.5 x (1 + erf(x / sqrt 2))          (exact GELU, torch approximate='none')
 //   GELU_TANH  0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))   (gelu_new / gelu_pytorch_tanh)
 //   QUICK_GELU x * sigmoid(1.702 x)                 (CLIP quick_gelu)
+//   RELU       max(x, 0)
+//   TANH       tanh(x) from exp(-2|x|): finite for every input (no exp overflow)
 //   CLAMP      min(max(x, -s), s)                   (torch clip; maps +-inf to +-s)
 // VEC4: numel % 4 == 0, each invocation does one vec4 (p.n counts vec4s). Math in f32.
 // Layout: contiguous x and out of the same shape. Linear workgroup id spans x and y (grid1d).
@@ -44,6 +46,13 @@ fn f(v: F) -> F {
 #endif
 #if GELU
   return gelu_erf(v);
+#endif
+#if RELU
+  return max(v, F(0.0));
+#endif
+#if TANH
+  let e = exp(-2.0 * abs(v));
+  return sign(v) * (1.0 - e) / (1.0 + e);
 #endif
 #if CLAMP
   return clamp(v, F(-p.s), F(p.s));

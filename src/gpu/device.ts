@@ -1,6 +1,8 @@
 // The only module that touches Dawn (npm `webgpu`). Its contract is small on purpose:
 // find an adapter, allocate/free/copy buffers, compile a kernel, and encode dispatches
 // (see Dispatch) into one command buffer, optionally timed with timestamp queries.
+// (The reference keeps WebGPU's global types in the emitted .d.ts for the package's users.)
+/// <reference types="webgpu" preserve="true" />
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
@@ -114,6 +116,7 @@ export class Device {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize, maxBufferSize: al.maxBufferSize,
       subgroupMatrixConfigs: Array.isArray(info.subgroupMatrixConfigs) ? info.subgroupMatrixConfigs.length : 0,
     };
+    markOnce('gpu:device-ready'); // startup timeline (`generate --stats`)
     return new Device(gpuDev, report, [gpu, adapter], toggles);
   }
 
@@ -251,6 +254,7 @@ export class Device {
       for (const d of dispatches) encodeOne(pass, d);
       pass.end();
     }
+    if (dispatches.length) markOnce('gpu:first-dispatch');
     this.gpu.queue.submit([enc.finish()]);
     this.counters.submits++;
     this.counters.dispatches += dispatches.length;
@@ -311,6 +315,13 @@ function encodeOne(pass: GPUComputePassEncoder, d: Dispatch): void {
   pass.setPipeline(d.pipeline);
   pass.setBindGroup(0, d.bindGroup);
   pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+}
+
+/** A performance mark (ms since process start; detail: CPU ms so far) set the first time only. */
+function markOnce(name: string): void {
+  if (performance.getEntriesByName(name, 'mark').length) return;
+  const cpu = process.cpuUsage();
+  performance.mark(name, { detail: { cpuMs: (cpu.user + cpu.system) / 1000 } });
 }
 
 let shared: Promise<Device> | null = null;

@@ -30,6 +30,26 @@ export interface GenerateOptions {
   onStep?: (step: number, total: number) => void;
   /** Counters sampled around each stage; GenerateResult.times.counts(stage) has the deltas (e2e bench). */
   stageProbe?: StageProbe;
+  /** Awaited after each step with its latents and x0 estimate (step previews, src/pipeline/preview.ts). */
+  onLatents?: (s: StepLatents) => Promise<void> | void;
+  /** Decodes the final latents instead of the pipeline's own VAE (generate --vae, e.g. a TAESD). */
+  decoder?: LatentDecoder;
+}
+
+/** One step's latents as diffusers' callback_on_step_end sees them, plus the scheduler's x0. */
+export interface StepLatents {
+  step: number;
+  total: number;
+  /** The scheduler's prev_sample: the (still noisy) latents entering the next step. */
+  latents: HostTensor;
+  /** pred_original_sample: the clean-latent estimate of this step. */
+  x0: HostTensor;
+}
+
+/** What decodes UNet-space latents: an AutoencoderKL (Vae) or an AutoencoderTiny (Taesd). */
+export interface LatentDecoder {
+  readonly config: { scaling_factor: number; shift_factor: number | null; latent_channels: number };
+  decode(inputs: { z: HostTensor }): Promise<Record<string, HostTensor>>;
 }
 
 export interface GenerateResult {
@@ -85,7 +105,7 @@ export function imageSize(o: GenerateOptions, vaeScale: number, defaultSize: () 
 }
 
 /** VAE decode of latents / scaling_factor (+ shift), then (x/2 + 0.5) clamped to [0, 1]. */
-export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): Promise<HostTensor> {
+export async function decodeLatents(vae: LatentDecoder, x: Float32Array, lat: number[]): Promise<HostTensor> {
   const out = (await vae.decode({ z: { shape: lat, data: latentsToZ(x, vae.config) } })).sample;
   const d = out.data as Float32Array;
   const img = new Float32Array(d.length);

@@ -9,6 +9,7 @@
 // (B, L, 64) for FLUX).
 import { EngineError } from '../errors.ts';
 import { numel } from '../tensor/dtype.ts';
+import type { StepLatents } from './common.ts';
 import type { StageTimes } from './progress.ts';
 import type { NoiseFn, Scheduler } from './scheduler.ts';
 
@@ -27,6 +28,8 @@ export interface DenoiseLoopOptions {
   /** Denoiser calls are timed under 'denoise'. */
   times?: StageTimes;
   onStep?: (step: number, total: number) => void;
+  /** Awaited after each step with its latents and the scheduler's x0 (step previews). */
+  onLatents?: (s: StepLatents) => Promise<void> | void;
 }
 
 /** Runs every step of the scheduler; returns the final latents. */
@@ -38,8 +41,13 @@ export async function denoiseLoop(o: DenoiseLoopOptions): Promise<Float32Array> 
     const input = s.scaleModelInput(x, i), t = s.timesteps[i];
     const out = o.times ? await o.times.time('denoise', () => o.denoiser(input, t, i)) : await o.denoiser(input, t, i);
     if (out.length !== n) throw new EngineError(`denoise loop: the denoiser returned ${out.length} values at step ${i}, expected ${n} for latents [${o.latentShape}]`);
-    x = s.step(out, i, x, o.noise).prevSample;
+    const st = s.step(out, i, x, o.noise);
+    x = st.prevSample;
     o.onStep?.(i + 1, s.numSteps);
+    if (o.onLatents) {
+      const shape = [...o.latentShape];
+      await o.onLatents({ step: i + 1, total: s.numSteps, latents: { shape, data: x }, x0: { shape, data: st.predOriginalSample } });
+    }
   }
   return x;
 }

@@ -112,7 +112,7 @@ export class FluxPipeline implements ImagePipeline {
       scheduler: sched, latentShape: packed, initial, times, onStep: o.onStep,
       denoiser: (xIn, t) => this.velocity(xIn, Math.fround(t / 1000), B, text, ids, guidance, embedded),
     });
-    const image = await times.time('decode', () => decodeLatents(this.vae, unpackLatents({ shape: packed, data: x }, h, w).data as Float32Array, [B, C, h, w]));
+    const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, unpackLatents({ shape: packed, data: x }, h, w).data as Float32Array, [B, C, h, w]));
     return {
       image, latents: { shape: packed, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,

@@ -104,10 +104,10 @@ export class TextToImagePipeline implements ImagePipeline {
     const gen = noiseSource(o.noise ?? 'torch', seed);
     const x = await denoiseLoop({
       scheduler: sched, latentShape: lat, initial: unitLatents(o, lat, gen, `${width}x${height}`),
-      denoiser: (xIn, t) => this.denoise(xIn, t, lat, text, guidance), noise: (n) => gen.randn(n), times, onStep: o.onStep,
+      denoiser: (xIn, t) => this.denoise(xIn, t, lat, text, guidance), noise: (n) => gen.randn(n), times, onStep: o.onStep, onLatents: o.onLatents,
     });
 
-    const image = await times.time('decode', () => decodeLatents(this.vae, x, lat));
+    const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return {
       image, latents: { shape: lat, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,

@@ -12,7 +12,8 @@ import { vaeConfig, type VaeConfig } from '../configs.ts';
 import { latentsToZ, zToLatents } from '../latents.ts';
 import { AutoencoderKL } from '../vae.ts';
 import { allFinite, runF16OrF32 } from './f16.ts';
-import { buildModel, openForLoad, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type Component } from './common.ts';
+import { joinChannels, splitChannels, VaeTiler, type VaeRunOptions } from './vae_tiler.ts';
 
 export type VaeMethod = 'encode' | 'decode';
 
@@ -24,9 +25,12 @@ export class Vae {
   private f32Stages = new Map<string, Set<number>>();
   /** Where overflow notes go (stderr by default; tests capture it). */
   warn: (msg: string) => void = (m) => console.error(m);
+  /** Tiled decode/encode (diffusers' enable_tiling); `tiler.mode` is 'auto' unless set. */
+  readonly tiler: VaeTiler;
 
   private constructor(readonly model: AutoencoderKL, readonly config: VaeConfig, opts: LoadOptions) {
     this.cache = GraphCache.forOptions(opts);
+    this.tiler = new VaeTiler(model, config, opts.device);
     const stages = model.decodeStages().length;
     this.stageCache = this.cache.sibling(2 * stages);
   }
@@ -53,10 +57,18 @@ export class Vae {
   }
 
   /** sample [B, 3, H, W] -> mean, logvar [B, latent, H/f, W/f] (logvar clamped to [-30, 20]). */
-  async encode(inputs: { sample: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async encode(inputs: { sample: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     const f = 2 ** (this.config.block_out_channels.length - 1);
     const { H, W } = checkInputs(`${this.className} encode`, this.signature('encode'), inputs);
     if (H % f || W % f) throw new EngineError(`${this.className} encode: image is ${H}x${W}; height and width must be divisible by ${f}`);
+    if (!opts.whole && !opts.debug) { // --debug: one untiled pass with its intermediates
+      const moments = await this.tiler.run('encode', inputs.sample, this.dtype, async (tile) => {
+        const r = await this.encode({ sample: tile }, { whole: true, unclamped: true });
+        return joinChannels(r.mean, r.logvar);
+      });
+      const [mean, logvar] = splitChannels(moments, this.config.latent_channels);
+      return { mean, logvar: clampLogvar(logvar) };
+    }
     const build = (g: Graph) => this.model.encode(g.input('sample', inputs.sample.shape)) as unknown as Record<string, any>;
     const key = `encode|${shapeKey(inputs.sample)}`;
     let out = await this.cache.run(key, build, { sample: inputs.sample.data }, opts);
@@ -65,15 +77,15 @@ export class Vae {
       this.warn(`vae encode: f16 overflowed (inf/NaN in the output); re-ran the encoder in f32`);
       out = await this.cache.run(key, build, { sample: inputs.sample.data }, { ...opts, dtype: 'f32' });
     }
-    const lv = out.logvar.data;
-    for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+    if (!opts.unclamped) clampLogvar(out.logvar);
     return out;
   }
 
   /** z [B, latent, h, w] (unscaled) -> sample [B, out_channels, h*f, w*f]. */
-  async decode(inputs: { z: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async decode(inputs: { z: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     checkInputs(`${this.className} decode`, this.signature('decode'), inputs);
     const z = inputs.z;
+    if (!opts.whole && !opts.debug) return { sample: await this.tiler.run('decode', z, this.dtype, async (tile) => (await this.decode({ z: tile }, { whole: true })).sample) };
     const key = shapeKey(z);
     const known = this.f32Stages.get(key);
     if (this.dtype === 'f32' || !known) {
@@ -116,4 +128,11 @@ export class Vae {
     this.cache.destroy();
     this.stageCache.destroy();
   }
+}
+
+/** DiagonalGaussianDistribution clamps logvar to [-30, 20]. */
+function clampLogvar(t: HostTensor): HostTensor {
+  const lv = t.data;
+  for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+  return t;
 }
