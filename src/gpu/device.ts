@@ -4,6 +4,8 @@
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
+import { Arena } from './arena.ts';
+import { DeviceMemory, type MemoryKind } from './memory.ts';
 
 Object.assign(globalThis, globals);
 // lavapipe complains on stderr when this is unset; any writable folder silences it.
@@ -40,6 +42,10 @@ export class Device {
   private pipelines = new Map<string, Promise<GPUComputePipeline>>();
   /** What this device has built so far: pipelines compiled (cache misses) and bind groups. */
   readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0 };
+  /** Bytes of every buffer this device holds, by kind, now and at peak (src/gpu/memory.ts). */
+  readonly memory = new DeviceMemory();
+  /** The one pool every compiled graph on this device takes its activations from. */
+  readonly arena: Arena;
   private lostReason: string | null = null;
   private uncaptured: string[] = [];
 
@@ -52,6 +58,7 @@ export class Device {
   ) {
     this.features = new Set([...gpu.features] as string[]);
     this.limits = gpu.limits;
+    this.arena = new Arena(this);
     gpu.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -114,7 +121,11 @@ export class Device {
 
   // ---- buffers -------------------------------------------------------------------------
 
-  createBuffer(bytes: number, label: string, usage = 'storage' as 'storage' | 'uniform' | 'read' | 'query'): GPUBuffer {
+  /**
+   * A new buffer, counted under `kind` (default by usage: storage -> tensors, uniform ->
+   * uniforms, read/query -> staging) until free() releases it.
+   */
+  createBuffer(bytes: number, label: string, usage = 'storage' as 'storage' | 'uniform' | 'read' | 'query', kind?: MemoryKind): GPUBuffer {
     this.checkAlive(label);
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const U = GPUBufferUsage;
@@ -127,7 +138,15 @@ export class Device {
     if (size > this.limits.maxBufferSize) {
       throw new EngineError(`${label}: buffer of ${size} bytes exceeds the adapter's maxBufferSize ${this.limits.maxBufferSize}`);
     }
-    return this.gpu.createBuffer({ size, usage: flags, label });
+    const buf = this.gpu.createBuffer({ size, usage: flags, label });
+    this.memory.add(buf, kind ?? ({ storage: 'tensors', uniform: 'uniforms', read: 'staging', query: 'staging' } as const)[usage], size);
+    return buf;
+  }
+
+  /** Destroys a buffer from createBuffer and stops counting it (twice is harmless). */
+  free(buf: GPUBuffer): void {
+    this.memory.remove(buf);
+    buf.destroy();
   }
 
   /** Writes bytes at a byte offset; pads the tail to 4 bytes as WebGPU requires. */
@@ -151,7 +170,7 @@ export class Device {
     await this.check(`reading ${label}`, staging.mapAsync(GPUMapMode.READ));
     const out = new Uint8Array(staging.getMappedRange().slice(0, bytes));
     staging.unmap();
-    staging.destroy();
+    this.free(staging);
     return out;
   }
 
@@ -233,7 +252,7 @@ export class Device {
     const t = new BigInt64Array(raw.buffer);
     const ms: number[] = [];
     for (let i = 0; i < dispatches.length; i++) ms.push(Number(t[2 * i + 1] - t[2 * i]) / 1e6);
-    resolve.destroy();
+    this.free(resolve);
     qs!.destroy();
     return ms;
   }

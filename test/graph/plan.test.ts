@@ -22,16 +22,16 @@ function chain(n: number, size: number) {
 test('planned peak memory on a chain is below the sum of its intermediates', () => {
   const { g } = chain(10, 1024);
   const p = plan(g);
-  const pool = p.poolSizes.reduce((a, b) => a + b, 0);
-  console.log(`  chain of 10: intermediates ${p.intermediateBytes} B, pool ${pool} B in ${p.poolSizes.length} buffers, peak ${p.peakBytes} B`);
-  assert.ok(pool < p.intermediateBytes, `pool ${pool} should be < intermediates ${p.intermediateBytes}`);
-  assert.is(p.poolSizes.length, 2, 'a chain needs two ping-pong buffers');
-  assert.ok(p.peakBytes < p.intermediateBytes + p.pinned.inputs + p.pinned.weights + p.pinned.outputs);
+  console.log(`  chain of 10: arena tensors ${p.intermediateBytes} B, laid out in ${p.arenaBytes} B (${p.chunkSizes.length} chunk), peak ${p.peakBytes} B`);
+  assert.ok(p.arenaBytes < p.intermediateBytes, `arena ${p.arenaBytes} should be < ${p.intermediateBytes}`);
+  assert.is(p.arenaBytes, 2 * 4096, 'a chain needs two ping-pong tensors');
+  assert.is(p.peakBytes, p.arenaBytes + p.pinned.weights + p.pinned.consts);
 });
 
-test('no-reuse plan (validate mode) gives every intermediate its own buffer', () => {
+test('no-reuse plan (validate mode) gives every arena tensor its own bytes', () => {
   const { g } = chain(6, 256);
-  assert.is(plan(g, { noReuse: true }).poolSizes.length, 5);
+  const p = plan(g, { noReuse: true });
+  assert.is(p.arenaBytes, 7 * 1024, 'input + 6 intermediates, 1 KiB each');
 });
 
 test('dead nodes are not planned; views share storage with what they alias', () => {
