@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.ts';
+import { getDevice } from '../gpu/device.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
 import { parseAlpha, parseGuidanceMode } from '../guidance/resolve.ts';
@@ -11,6 +12,7 @@ import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipe
 import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
+import { formatStats } from '../pipeline/stats.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 
 export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
@@ -24,7 +26,7 @@ const SPEC: OptSpec = {
   width: { type: 'number' }, height: { type: 'number' },
   model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
-  'batch-file': { type: 'string' }, help: { alias: 'h', type: 'boolean' },
+  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' },
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -45,7 +47,8 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
   --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
-  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)`;
+  --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
+  --stats                  print per stage time and peak device memory, and device memory by kind`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -62,12 +65,13 @@ export async function run(argv: string[]): Promise<void> {
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
   try {
-    if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
+    if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName, !!opts.stats);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
     const files = savePngs(r, prompts, (opts.negative as string[] | undefined) ?? null, out, modelName);
     if (opts['save-tensors']) writeHostTensors(opts['save-tensors'] as string, { latents: r.latents, image: r.image });
     console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})`);
+    if (opts.stats) console.error(formatStats(r.times, (await getDevice()).memory.snapshot()));
   } finally {
     pipe.destroy();
   }
@@ -120,7 +124,7 @@ function numbered(out: string, tag: string): string {
   return `${out.slice(0, out.length - path.extname(out).length)}-${tag}${ext}`;
 }
 
-async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string): Promise<void> {
+async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string, stats: boolean): Promise<void> {
   const bar = new ProgressBar(entries.length, 'generate');
   const total = new StageTimes();
   for (let i = 0; i < entries.length; i++) {
@@ -129,9 +133,10 @@ async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<G
     if (e.alpha !== undefined || e.scale !== undefined) o.guidance = { ...base.guidance, mode: base.guidance?.mode as any, alpha: e.alpha ?? base.guidance?.alpha, scale: e.scale ?? base.guidance?.scale };
     const r = await pipe.generate(o);
     savePngs(r, [e.prompt], e.negative === undefined ? null : [e.negative], numbered(out, e.id ?? String(i)), model);
-    for (const s of r.times.entries()) total.add(s.stage, s.ms);
+    for (const s of r.times.entries()) total.add(s.stage, s.ms, s.peakBytes);
     bar.tick(1, e.prompt.slice(0, 40));
   }
   bar.finish();
   console.error(`${entries.length} images; ${total.format()}`);
+  if (stats) console.error(formatStats(total, (await getDevice()).memory.snapshot()));
 }

@@ -1,7 +1,8 @@
 // Progress reporting for batch generation, on stderr so stdout stays clean for data.
 // On a terminal the bar redraws one line in place; otherwise (CI logs, pipes) it prints one
 // plain line per update. StageTimes collects per-stage wall time (text encode / denoise /
-// decode ...) for the timing breakdown printed at the end of a run.
+// decode ...) for the timing breakdown printed at the end of a run and, given the device's
+// memory counters, the most device memory held during each stage.
 
 export interface ProgressStream {
   write(s: string): unknown;
@@ -81,32 +82,41 @@ export class ProgressBar {
   }
 }
 
-/** Accumulated wall time per named stage, in first-use order. */
+/** What StageTimes needs of the device memory counters (src/gpu/memory.ts DeviceMemory). */
+export interface MemoryWatch { watch(): () => number }
+
+/** Accumulated wall time (and peak device bytes, given a MemoryWatch) per named stage, in first-use order. */
 export class StageTimes {
   private readonly ms = new Map<string, number>();
   private readonly calls = new Map<string, number>();
+  private readonly peaks = new Map<string, number>();
 
-  constructor(private readonly now: Clock = () => performance.now()) {}
+  constructor(private readonly now: Clock = () => performance.now(), private readonly memory?: MemoryWatch) {}
 
-  add(stage: string, ms: number): void {
+  /** Adds one call of `stage`; `peakBytes` (device bytes held at most meanwhile) keeps its maximum. */
+  add(stage: string, ms: number, peakBytes?: number): void {
     this.ms.set(stage, (this.ms.get(stage) ?? 0) + ms);
     this.calls.set(stage, (this.calls.get(stage) ?? 0) + 1);
+    if (peakBytes !== undefined) this.peaks.set(stage, Math.max(this.peaks.get(stage) ?? 0, peakBytes));
   }
 
-  /** Time a synchronous or async function under `stage`. */
+  /** Time a synchronous or async function under `stage` (and its peak device memory). */
   async time<T>(stage: string, fn: () => T | Promise<T>): Promise<T> {
     const t0 = this.now();
+    const stop = this.memory?.watch();
     try {
       return await fn();
     } finally {
-      this.add(stage, this.now() - t0);
+      this.add(stage, this.now() - t0, stop?.());
     }
   }
 
   get(stage: string): number { return this.ms.get(stage) ?? 0; }
+  /** Most device bytes held at once during `stage` (weights included); undefined without a MemoryWatch. */
+  peak(stage: string): number | undefined { return this.peaks.get(stage); }
   total(): number { let t = 0; for (const v of this.ms.values()) t += v; return t; }
-  entries(): Array<{ stage: string; ms: number; calls: number }> {
-    return [...this.ms].map(([stage, ms]) => ({ stage, ms, calls: this.calls.get(stage) ?? 0 }));
+  entries(): Array<{ stage: string; ms: number; calls: number; peakBytes?: number }> {
+    return [...this.ms].map(([stage, ms]) => ({ stage, ms, calls: this.calls.get(stage) ?? 0, peakBytes: this.peaks.get(stage) }));
   }
 
   /** e.g. "text encode 12.1 ms (3%) | denoise 350.2 ms (88%) | decode 35.0 ms (9%) | total 397.3 ms" */
