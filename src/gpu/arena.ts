@@ -9,6 +9,7 @@ import type { Device } from './device.ts';
 
 export class Arena {
   private chunks: (GPUBuffer | null)[] = [];
+  private copies: GPUBuffer | null = null;
   private needs = new Map<object, number[]>();
   private tail: Promise<void> = Promise.resolve();
   /** Bumped whenever a chunk buffer is replaced: bind groups made before it are stale. */
@@ -30,6 +31,11 @@ export class Arena {
   /** Forgets `user`; chunks now larger than anyone needs are freed (reallocated on demand). */
   release(user: object): void {
     if (!this.needs.delete(user)) return;
+    if (!this.needs.size && this.copies) {
+      this.device.free(this.copies);
+      this.copies = null;
+      this.generation++;
+    }
     this.chunks.forEach((b, i) => {
       if (b && b.size > this.need(i)) {
         this.device.free(b);
@@ -55,9 +61,23 @@ export class Arena {
     });
   }
 
+  /**
+   * The buffer second copies of operands live in while one dispatch binds them (a kernel
+   * reading x twice must not bind x's range twice when bindings are writable); grown on
+   * demand, counted as scratch, freed when the last graph leaves. Call inside exclusive().
+   */
+  copyBuffer(bytes: number): GPUBuffer {
+    if (!this.copies || this.copies.size < bytes) {
+      if (this.copies) this.device.free(this.copies);
+      this.copies = this.device.createBuffer(bytes, 'arena copies', 'storage', 'scratch');
+      this.generation++;
+    }
+    return this.copies;
+  }
+
   /** Bytes the arena holds now. */
   get bytes(): number {
-    return this.chunks.reduce((a, b) => a + (b?.size ?? 0), 0);
+    return this.chunks.reduce((a, b) => a + (b?.size ?? 0), 0) + (this.copies?.size ?? 0);
   }
 
   /** Runs `fn` after every earlier exclusive() call has finished: one graph run at a time. */

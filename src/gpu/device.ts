@@ -31,7 +31,11 @@ export interface Dispatch {
   bindGroup: GPUBindGroup;
   grid: [number, number, number];
   label: string;
+  /** Buffer copies to do first (outside the compute pass), e.g. a second copy of an operand bound twice. */
+  copies?: Copy[];
 }
+
+export interface Copy { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
 
 export const MAX_GRID = 65535;
 const WANTED_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
@@ -230,6 +234,7 @@ export class Device {
       const n = dispatches.length * 2;
       qs = this.gpu.createQuerySet({ type: 'timestamp', count: n });
       for (let i = 0; i < dispatches.length; i++) {
+        encodeCopies(enc, dispatches[i]);
         const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
         encodeOne(pass, dispatches[i]);
         pass.end();
@@ -237,8 +242,15 @@ export class Device {
       resolve = this.createBuffer(n * 8, 'timestamps', 'query');
       enc.resolveQuerySet(qs, 0, n, resolve, 0);
     } else {
-      const pass = enc.beginComputePass({ label: what });
-      for (const d of dispatches) encodeOne(pass, d);
+      let pass = enc.beginComputePass({ label: what });
+      for (const d of dispatches) {
+        if (d.copies?.length) {
+          pass.end();
+          encodeCopies(enc, d);
+          pass = enc.beginComputePass({ label: what });
+        }
+        encodeOne(pass, d);
+      }
       pass.end();
     }
     this.gpu.queue.submit([enc.finish()]);
@@ -293,6 +305,10 @@ async function gentlePolling<T>(p: Promise<T>): Promise<T> {
   } finally {
     if (--gentleDepth === 0) globalThis.setImmediate = savedSetImmediate!;
   }
+}
+
+function encodeCopies(enc: GPUCommandEncoder, d: Dispatch): void {
+  for (const c of d.copies ?? []) enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
 }
 
 function encodeOne(pass: GPUComputePassEncoder, d: Dispatch): void {

@@ -10,7 +10,7 @@ import { getOp, type EncodeContext, type KernelCall, type Operand, type Param, t
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
 import type { Graph, Node, ScalarArg } from './graph.ts';
-import { plan as makePlan, type Plan } from './plan.ts';
+import { alignUp, plan as makePlan, type Plan } from './plan.ts';
 import { acquireWeight } from './weights.ts';
 import { validateRun } from './validate.ts';
 
@@ -18,11 +18,13 @@ const UNIFORM_SLOT = 256;
 
 /** Where a tensor's bytes are: its own buffer (weights, constants) or an arena chunk. */
 type Storage = { bytes: number; offset: number } & ({ buffer: GPUBuffer } | { chunk: number });
-type Binding = { offset: number; size: number } & ({ buffer: GPUBuffer } | { chunk: number });
+type Binding = { offset: number; size: number } & ({ buffer: GPUBuffer } | { chunk: number } | { copy: true });
 
 export interface CompileOptions {
   /** Re-run each node's CPU reference after run() and name the first that diverges. */
   validate?: boolean;
+  /** Largest arena chunk; default (and at most) the adapter's binding/buffer limit. Tests lower it. */
+  chunkBytes?: number;
 }
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -31,10 +33,13 @@ export type RunInput = ArrayLike<number> | GpuTensor;
 export class Executable {
   private storage = new Map<Node, Storage>();
   /** Per dispatch: pipeline, bindings (resolved to buffers when the arena changes), grid. */
-  private calls: { pipeline: GPUComputePipeline; bindings: Binding[]; grid: [number, number, number]; label: string }[] = [];
+  private calls: { pipeline: GPUComputePipeline; bindings: Binding[]; copies: { from: Binding; to: Binding }[]; grid: [number, number, number]; label: string }[] = [];
   private dispatches: Dispatch[] = [];
   private boundGeneration = -1;
   private chunks: GPUBuffer[] = [];
+  private copyBuffer: GPUBuffer | null = null;
+  /** Bytes of second copies one call needs at most (operands bound twice). */
+  private copyBytes = 0;
   private dispatchNode: Node[] = [];
   private owned: GPUBuffer[] = [];
   private releases: (() => void)[] = [];
@@ -59,7 +64,7 @@ export class Executable {
       return calls.get(n)!;
     };
     const p = makePlan(graph, {
-      noReuse: validate, chunkBytes: device.arena.chunkLimit,
+      noReuse: validate, chunkBytes: Math.min(opts.chunkBytes ?? Infinity, device.arena.chunkLimit),
       scratch: (n) => callsOf(n).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o)),
     });
     const ex = new Executable(device, p, validate);
@@ -124,8 +129,21 @@ export class Executable {
     calls.forEach(({ node, call }, i) => {
       packParams(packed, i * UNIFORM_SLOT, call.params, node, this.scalarSlots);
       const bindings: Binding[] = [{ buffer: uniforms, offset: i * UNIFORM_SLOT, size: UNIFORM_SLOT }];
-      for (const o of call.buffers) bindings.push(this.resolve(o, node));
-      this.calls.push({ pipeline: pipelines[i], bindings, grid: call.grid, label: node.label });
+      const dups = new Set(duplicates(call, (n) => this.plan.root.get(n)!));
+      const copies: { from: Binding; to: Binding }[] = [];
+      let copyBytes = 0;
+      call.buffers.forEach((o, k) => {
+        const b = this.resolve(o, node);
+        if (!dups.has(k)) return void bindings.push(b);
+        // Bound twice: WebGPU forbids overlapping writable bindings, so this use reads a copy
+        // in the arena's copy buffer (not the same buffer: copies need two).
+        const to = { copy: true as const, offset: copyBytes, size: b.size };
+        copyBytes = alignUp(copyBytes + b.size, 256);
+        copies.push({ from: b, to });
+        bindings.push(to);
+      });
+      this.copyBytes = Math.max(this.copyBytes, copyBytes);
+      this.calls.push({ pipeline: pipelines[i], bindings, copies, grid: call.grid, label: node.label });
       this.dispatchNode.push(node);
     });
     dev.write(uniforms, 0, new Uint8Array(packed));
@@ -149,16 +167,18 @@ export class Executable {
   private bind(): void {
     const arena = this.device.arena;
     this.chunks = arena.buffers(this);
+    if (this.copyBytes) this.copyBuffer = arena.copyBuffer(this.copyBytes);
     if (this.boundGeneration === arena.generation) return;
     this.dispatches = this.calls.map((c) => ({
       pipeline: c.pipeline, grid: c.grid, label: c.label,
       bindGroup: this.device.bindGroup(c.pipeline, c.bindings.map((b) => ({ buffer: this.bufferOf(b), offset: b.offset, size: b.size })), c.label),
+      copies: c.copies.map(({ from, to }) => ({ src: this.bufferOf(from), srcOffset: from.offset, dst: this.bufferOf(to), dstOffset: to.offset, size: from.size })),
     }));
     this.boundGeneration = arena.generation;
   }
 
-  private bufferOf(s: { buffer: GPUBuffer } | { chunk: number }): GPUBuffer {
-    return 'buffer' in s ? s.buffer : this.chunks[s.chunk];
+  private bufferOf(s: { buffer: GPUBuffer } | { chunk: number } | { copy: true }): GPUBuffer {
+    return 'buffer' in s ? s.buffer : 'chunk' in s ? this.chunks[s.chunk] : this.copyBuffer!;
   }
 
   private own(b: GPUBuffer): GPUBuffer {
@@ -299,6 +319,22 @@ export class Executable {
     this.chunks = [];
     this.device.arena.release(this);
   }
+}
+
+/**
+ * Operands of one kernel call whose storage an earlier operand of the call already binds
+ * (x * x, or a tensor and a view of it), by position: each is bound to a copy instead.
+ */
+function duplicates(call: KernelCall, root: (n: Node) => Node): number[] {
+  const seen = new Set<Node>();
+  const out: number[] = [];
+  call.buffers.forEach((o, index) => {
+    if ('scratch' in o) return;
+    const r = root(o);
+    if (seen.has(r)) out.push(index);
+    seen.add(r);
+  });
+  return out;
 }
 
 function describeInputs(g: Graph): string {
