@@ -116,7 +116,10 @@ export class StageTimes {
   peak(stage: string): number | undefined { return this.peaks.get(stage); }
   total(): number { let t = 0; for (const v of this.ms.values()) t += v; return t; }
   entries(): Array<{ stage: string; ms: number; calls: number; peakBytes?: number }> {
-    return [...this.ms].map(([stage, ms]) => ({ stage, ms, calls: this.calls.get(stage) ?? 0, peakBytes: this.peaks.get(stage) }));
+    return [...this.ms].map(([stage, ms]) => {
+      const peak = this.peaks.get(stage);
+      return { stage, ms, calls: this.calls.get(stage) ?? 0, ...(peak === undefined ? {} : { peakBytes: peak }) };
+    });
   }
 
   /** e.g. "text encode 12.1 ms (3%) | denoise 350.2 ms (88%) | decode 35.0 ms (9%) | total 397.3 ms" */
