@@ -5,7 +5,8 @@
 // (two attentions, a scale and a subtraction).
 //   npm run bench -- attention [--quick] [--json]
 // FLOPs count the two matmuls per head: 4 * Nq * Nk * H * D (softmax not counted).
-import { attention, ATTENTION_VARIANTS, type AttentionVariant } from '../src/ops/attention.ts';
+import { attention } from '../src/ops/attention.ts';
+import { defaultVariant, VARIANTS } from '../src/ops/variant.ts';
 import { nasaAttention } from '../src/ops/nasa.ts';
 import { mul, sub } from '../src/ops/binary.ts';
 import type { Harness } from './harness.ts';
@@ -13,8 +14,8 @@ import type { Harness } from './harness.ts';
 const H = 5, D = 64, C = H * D, TEXT = 77, ALPHA = 0.2;
 
 export async function bench(h: Harness): Promise<void> {
-  const preferred: AttentionVariant = h.device.isSoftware ? 'reg' : 'tiled';
-  const variants = h.quick ? [preferred] : [preferred, ...ATTENTION_VARIANTS.filter((v) => v !== preferred)];
+  const preferred = defaultVariant('attention', h.device.facts);
+  const variants = h.quick ? [preferred] : [preferred, ...VARIANTS.attention.filter((v) => v !== preferred)];
   const selfN = h.quick ? 1024 : 4096;
   const Nq = 4096;
   for (const dtype of ['f32', 'f16'] as const) {

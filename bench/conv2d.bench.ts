@@ -5,7 +5,8 @@
 // Our op runs NCHW/OIHW as the engine does; tfjs runs the same convolution NHWC/HWIO
 // (its native layout), fused with the bias like ours. Ratio = tfjs time / our time.
 import type { Harness, BenchResult } from './harness.ts';
-import { conv2d, type Conv2dVariant } from '../src/ops/conv2d.ts';
+import { conv2d } from '../src/ops/conv2d.ts';
+import { defaultVariant, type Conv2dVariant } from '../src/ops/variant.ts';
 
 interface Shape { what: string; hw: number; cin: number; cout: number; k: number; pad: number }
 const s = (what: string, hw: number, cin: number, cout: number, k: number): Shape => ({ what, hw, cin, cout, k, pad: k === 3 ? 1 : 0 });
@@ -34,7 +35,7 @@ const flops = (x: Shape) => 2 * x.hw * x.hw * x.cout * x.cin * x.k * x.k;
 export async function bench(h: Harness): Promise<void> {
   const shapes = h.quick ? QUICK : FULL;
   const tf = process.argv.includes('--no-tfjs') ? null : await loadTfjs(h);
-  const mine = h.device.isSoftware ? 'direct' : 'gemm';
+  const mine = defaultVariant('conv2d', h.device.facts);
   const other: Conv2dVariant = mine === 'direct' ? 'gemm' : 'direct';
   const ratios: number[] = [];
   for (const [i, x] of shapes.entries()) {

@@ -2,7 +2,8 @@
 //   npm run bench -- group_norm [--quick] [--json]
 // GB/s counts the minimum traffic (read x once, write y once); the fused variant reads x twice
 // and split reads it twice plus its small partials, so they move ~1.5x what is counted.
-import { groupNorm, type GroupNormVariant } from '../src/ops/group_norm.ts';
+import { groupNorm, groupNormWork } from '../src/ops/group_norm.ts';
+import { defaultVariant, VARIANTS } from '../src/ops/variant.ts';
 import type { Harness } from './harness.ts';
 
 // [B, C, H, W, groups]: SD resnets at 64x64 / 32x32 / 8x8 (batch 1 and CFG batch 2), a VAE decoder
@@ -12,9 +13,10 @@ const SHAPES: [number, number, number, number, number][] = [
 ];
 
 export async function bench(h: Harness): Promise<void> {
-  const preferred: GroupNormVariant = h.device.isSoftware ? 'fused' : 'split';
-  const variants: GroupNormVariant[] = h.quick ? [preferred] : ['fused', 'split'];
   for (const [B, C, H, W, G] of h.quick ? SHAPES.slice(0, 1) : SHAPES) {
+    // The default depends on the shape too: time it first, the other one in full runs.
+    const preferred = defaultVariant('group_norm', h.device.facts, groupNormWork([B, C, H, W], G));
+    const variants = h.quick ? [preferred] : [preferred, ...VARIANTS.group_norm.filter((v) => v !== preferred)];
     const shape = `${B}x${C}x${H}x${W}/g${G}`;
     for (const dtype of ['f32', 'f16'] as const) {
       if (dtype === 'f16' && !h.device.hasF16()) continue;

@@ -1,18 +1,22 @@
 // matmul / linear throughput (M x K x N), f32 and f16, against tfjs-backend-webgpu's
 // matMul on the same adapter in the same process (f32 only: tfjs has no f16 storage).
 //   npm run bench -- matmul [--quick] [--json]
+// Then linear with q8_0 weights against f32/f16 ones (benchQ8, GB/s).
 // The engine's default variant for the adapter is timed first; the full run also times
 // the other variant. Ratio = tfjs ms / engine ms (>1: the engine is faster).
 import { create } from 'webgpu';
-import { matmul, linear, MATMUL_VARIANTS, type MatmulVariant } from '../src/ops/matmul.ts';
+import { matmul, linear } from '../src/ops/matmul.ts';
+import { defaultVariant, VARIANTS, type MatmulVariant } from '../src/ops/variant.ts';
+import { memorySource } from '../src/io/views.ts';
+import { q8Bytes, quantizeQ8_0 } from '../src/tensor/q8_0.ts';
 import { randomData, type BenchResult, type Harness } from './harness.ts';
 
 const SHAPES: [number, number, number][] = [[512, 512, 512], [1024, 320, 320], [4096, 320, 320], [1024, 640, 1280]];
 
 export async function bench(h: Harness): Promise<void> {
   const tf = await loadTfjs(h);
-  const preferred: MatmulVariant = h.device.isSoftware ? 'reg' : 'shared';
-  const variants = h.quick ? [preferred] : [preferred, ...MATMUL_VARIANTS.filter((v) => v !== preferred)];
+  const preferred = defaultVariant('matmul', h.device.facts);
+  const variants = h.quick ? [preferred] : [preferred, ...VARIANTS.matmul.filter((v) => v !== preferred)];
   const shapes = h.quick ? SHAPES.slice(0, 2) : SHAPES;
   for (const [M, K, N] of shapes) {
     const shape = `${M}x${K}x${N}`;
@@ -37,6 +41,32 @@ export async function bench(h: Harness): Promise<void> {
     }
   }
   tf?.dispose();
+  await benchQ8(h, preferred);
+}
+
+// linear with f32 / f16 / q8_0 weights at SD-Turbo and FLUX.1 shapes (M x K x N = tokens x
+// in x out): 1024 / 4096 latent tokens of SD-Turbo at 512px, FLUX's 4096 image tokens at
+// 1024px through a 3072-wide projection, and a single block's modulation linear (one row, 3072 -> 9216:
+// all weight traffic; the f32 one of 3072 -> 18432 passes lavapipe's 128 MiB binding limit). GB/s counts the bytes a run must move: the weight as stored plus
+// the activations in and out; q8_0 moves 34/32 bytes per weight against f16's 2.
+const Q8_SHAPES: [number, number, number][] = [[1024, 320, 320], [4096, 320, 1280], [4096, 3072, 3072], [1, 3072, 9216]];
+
+async function benchQ8(h: Harness, variant: MatmulVariant): Promise<void> {
+  for (const [M, K, N] of h.quick ? Q8_SHAPES.slice(0, 1) : Q8_SHAPES) {
+    const shape = `${M}x${K}x${N}`;
+    const blocks = memorySource('w', 'Q8_0', [N, K], quantizeQ8_0(randomData(N * K, 4)));
+    for (const act of ['f32', 'f16'] as const) {
+      if (act === 'f16' && !h.device.hasF16()) continue;
+      const ab = act === 'f16' ? 2 : 4;
+      for (const w of [act, 'q8_0'] as const) {
+        const bytes = (w === 'q8_0' ? q8Bytes([N, K]) : N * K * ab) + (M * K + M * N) * ab;
+        await h.benchKernel({
+          name: `linear w=${w}`, shape, dtype: act, bytes, variant,
+          build: (g) => ({ y: linear(g.input('x', [M, K]), w === 'q8_0' ? g.weight(blocks, 'q8_0') : g.input('w', [N, K]), null, { variant }) }),
+        });
+      }
+    }
+  }
 }
 
 /**

@@ -27,10 +27,7 @@ const { opts } = parseArgs('memory bench', process.argv.slice(2), {
   json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, dtype: { type: 'string' },
 });
 const dev = await getDevice();
-const ctx = {
-  isSoftware: dev.isSoftware, hasSubgroups: dev.features.has('subgroups'), hasF16: dev.hasF16(),
-  maxWorkgroupStorage: dev.limits.maxComputeWorkgroupStorageSize,
-};
+const ctx = { ...dev.facts, variants: {} };
 const scratch = (n: Node): Scratch[] => getOp(n.op).encode(n, ctx).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o));
 const limit = dev.arena.chunkLimit;
 

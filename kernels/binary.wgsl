@@ -17,23 +17,16 @@ struct Params {
 
 override WG: u32 = 256;
 
+#include "lib/grid"
+#include "lib/strided"
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var k = i32(p.rank) - 1; k >= 0; k--) {
-    let d = p.dims[k / 4][k % 4];
-    let c = rem % d;
-    rem = rem / d;
-    ia += c * p.sa[k / 4][k % 4];
-    ib += c * p.sb[k / 4][k % 4];
-  }
-  let x = f32(a[ia]);
-  let y = f32(b[ib]);
+  let o = stridedOffsets(i, i32(p.rank) - 1); // element offsets in a and b
+  let x = f32(a[o.x]);
+  let y = f32(b[o.y]);
 #if ADD
   out[i] = T(x + y);
 #endif

@@ -14,8 +14,8 @@ alias E = T;
 struct Params {
   n: u32, rank: u32, so: u32, dof: u32,
   dims: array<vec4<u32>, 2>,
-  ss: array<vec4<u32>, 2>,
-  ds: array<vec4<u32>, 2>,
+  sa: array<vec4<u32>, 2>, // source strides
+  sb: array<vec4<u32>, 2>, // destination strides
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -24,27 +24,23 @@ struct Params {
 
 override WG: u32 = 256;
 
+#include "lib/grid"
+#include "lib/strided"
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
   let last = p.rank - 1u;
   let d0 = p.dims[last / 4u][last % 4u];
   let chunks = (d0 + 3u) / 4u;
-  var rem = i / chunks;
-  let e0 = (i - rem * chunks) * 4u;
-  var s = p.so + e0 * p.ss[last / 4u][last % 4u];
-  var d = p.dof + e0 * p.ds[last / 4u][last % 4u];
-  for (var k = i32(last) - 1; k >= 0; k--) {
-    let dk = p.dims[k / 4][k % 4];
-    let c = rem % dk;
-    rem = rem / dk;
-    s += c * p.ss[k / 4][k % 4];
-    d += c * p.ds[k / 4][k % 4];
-  }
-  let s0 = p.ss[last / 4u][last % 4u];
-  let ds0 = p.ds[last / 4u][last % 4u];
+  let rest = i / chunks; // index over the outer dims
+  let e0 = (i - rest * chunks) * 4u;
+  let s0 = p.sa[last / 4u][last % 4u];
+  let ds0 = p.sb[last / 4u][last % 4u];
+  let o = stridedOffsets(rest, i32(last) - 1);
+  let s = p.so + e0 * s0 + o.x;
+  let d = p.dof + e0 * ds0 + o.y;
   for (var j = 0u; j < 4u && e0 + j < d0; j++) {
     dst[d + j * ds0] = src[s + j * s0];
   }

@@ -18,12 +18,13 @@ alias F = f32;
 
 override WG: u32 = 256;
 
+#include "lib/grid"
+
 #include "lib/erf"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
   let r = i / p.f;
   let src = i + r * p.f; // r * 2F + j

@@ -38,13 +38,14 @@ fn affine(v: f32, j: u32) -> f32 {
   return y;
 }
 
+#include "lib/grid"
+
 #if ROW
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = invocationIndex(g, lid);
   if (r >= p.rows) { return; }
   let base = r * p.n;
   var s = 0.0;
@@ -59,9 +60,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #include "lib/wg_sum"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = workgroupIndex(g);
   if (r >= p.rows) { return; } // uniform per workgroup: the barriers stay uniform
   let base = r * p.n;
   var s = 0.0;

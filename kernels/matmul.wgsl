@@ -14,6 +14,8 @@
 // VB (B rows aligned: TRANS_B ? K % 4 == 0 : N % 4 == 0) and VC (N % 4 == 0, vec4
 // stores); without them the REG variant reads scalars, clamped into bounds and masked.
 // SHARED reads scalars (VA/VB unset) and stores vec4 when VC.
+// Q8 (with TRANS_B, either variant): B is a q8_0 weight (kernels/lib/q8_0.wgsl),
+// dequantized as it is loaded; it never exists in f16/f32 in GPU memory.
 
 struct Params {
   M: u32, K: u32, N: u32, nb: u32,
@@ -28,10 +30,15 @@ struct Params {
 #else
 @group(0) @binding(1) var<storage, read> a: array<T>;
 #endif
+#if Q8
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+#include "lib/q8_0"
+#else
 #if VB
 @group(0) @binding(2) var<storage, read> b: array<V4>;
 #else
 @group(0) @binding(2) var<storage, read> b: array<T>;
+#endif
 #endif
 #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<T>;
@@ -94,7 +101,16 @@ fn ldA(base: u32, k: u32) -> vec4<f32> {
 }
 
 #if TRANS_B
-// B[n, k..k+3] (B stored [N, K]) where `base` = B offset of row n; zeros past K.
+// Where row n of B starts: its element offset, or with Q8 its first block.
+fn rowB(ob: u32, n: u32) -> u32 {
+#if Q8
+  return n * (p.K / 32u);
+#else
+  return ob + n * p.K;
+#endif
+}
+
+// B[n, k..k+3] (B stored [N, K]) where `base` = rowB(n); zeros past K.
 fn ldB(base: u32, k: u32) -> vec4<f32> {
 #if VB
   return vec4<f32>(b[(base + k) / 4u]);
@@ -133,15 +149,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ra3 = off.x + min(m0 + 3u, em) * p.K;
 #if TRANS_B
   let en = p.N - 1u;
-  let rb0 = off.y + min(n0, en) * p.K;
-  let rb1 = off.y + min(n0 + 1u, en) * p.K;
-  let rb2 = off.y + min(n0 + 2u, en) * p.K;
-  let rb3 = off.y + min(n0 + 3u, en) * p.K;
+  let rb0 = rowB(off.y, min(n0, en));
+  let rb1 = rowB(off.y, min(n0 + 1u, en));
+  let rb2 = rowB(off.y, min(n0 + 2u, en));
+  let rb3 = rowB(off.y, min(n0 + 3u, en));
 #endif
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
+#if Q8
+  // q8_0 B, a block (32 k) at a time: the dot products of the raw quants are summed over
+  // the block, then scaled once by each row's block scale.
+  for (var k = 0u; k < p.K; k += 32u) {
+    let blk = k / 32u;
+    var t0 = vec4<f32>(0.0);
+    var t1 = vec4<f32>(0.0);
+    var t2 = vec4<f32>(0.0);
+    var t3 = vec4<f32>(0.0);
+    for (var j = 0u; j < 32u; j += 4u) {
+      let a0 = ldA(ra0, k + j);
+      let a1 = ldA(ra1, k + j);
+      let a2 = ldA(ra2, k + j);
+      let a3 = ldA(ra3, k + j);
+      let w0 = q8Quad(rb0 + blk, j);
+      let w1 = q8Quad(rb1 + blk, j);
+      let w2 = q8Quad(rb2 + blk, j);
+      let w3 = q8Quad(rb3 + blk, j);
+      t0 += vec4<f32>(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+      t1 += vec4<f32>(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+      t2 += vec4<f32>(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+      t3 += vec4<f32>(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
+    }
+    let s = vec4<f32>(q8Scale(rb0 + blk), q8Scale(rb1 + blk), q8Scale(rb2 + blk), q8Scale(rb3 + blk));
+    c0 += t0 * s;
+    c1 += t1 * s;
+    c2 += t2 * s;
+    c3 += t3 * s;
+  }
+#else
   for (var k = 0u; k < p.K; k += 4u) {
     let a0 = ldA(ra0, k);
     let a1 = ldA(ra1, k);
@@ -167,6 +213,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
 #endif
   }
+#endif
   let oc = gid.z * p.M * p.N;
   store(oc, m0, n0, c0);
   store(oc, m0 + 1u, n0, c1);
@@ -189,12 +236,16 @@ fn rdA(oa: u32, m: u32, k: u32) -> f32 {
 
 fn rdB(ob: u32, k: u32, n: u32) -> f32 {
   if (n >= p.N || k >= p.K) { return 0.0; }
+#if Q8
+  return q8At(n * (p.K / 32u), k);
+#else
 #if TRANS_B
   let i = ob + n * p.K + k;
 #else
   let i = ob + k * p.N + n;
 #endif
   return f32(b[i]);
+#endif
 }
 
 @compute @workgroup_size(16, 16)

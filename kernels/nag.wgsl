@@ -11,13 +11,13 @@ struct Params { rows: u32, C: u32, s: f32, tau: f32, alpha: f32 }
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
 
 const WG = 64u;
+#include "lib/grid"
 var<workgroup> sg: array<f32, WG>;
 var<workgroup> sp: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = workgroupIndex(g);
   if (row >= p.rows) { return; } // uniform per workgroup, so barriers below stay uniform
   let base = row * p.C;
   var ng = 0.0;

@@ -6,8 +6,9 @@
 // Layout: q [B, Nq, H*D]; kP [B|1, NkP, H*D], vP [B|1, NkP, H*Dv]; kN/vN likewise with
 // NkN keys; masks [B|1, Nk] additive; out [B, Nq, H*Dv]. Grid: x query tiles of WG*QT,
 // y heads, z batches. Variants, DQM/DVM, VEC, the -inf handling and fully masked rows
-// (0 for that set) are as in attention.wgsl, and each set's arithmetic is the same as
-// there, so alpha = 0 reproduces attention bit for bit.
+// (0 for that set) are as in attention.wgsl: both kernels fold keys with the same code
+// (lib/flash.wgsl), so alpha = 0 reproduces attention bit for bit by construction.
+// alpha is a runtime scalar (a uniform): a sweep over alphas reuses one pipeline.
 
 struct Params {
   Nq: u32, NkP: u32, NkN: u32, H: u32,
@@ -41,29 +42,13 @@ struct Params {
 #endif
 
 override WG: u32 = 64;
-const NEG = -3.4028234e38;
+const SETS = 2u;
 
-// State of set s, query t at index s * QT + t (chunks at (s * QT + t) * DVM + c).
-var<private> qr: array<vec4<f32>, DQM * QT>;
-var<private> acc: array<vec4<f32>, 2 * DVM * QT>;
-var<private> m: array<f32, 2 * QT>;
-var<private> l: array<f32, 2 * QT>;
 var<private> base: array<vec4<u32>, 2>; // per set: key, value, mask element offsets
 
-// Non-VEC loads: chunk c of a row at `b`, indices clamped to the row of n, and the mask.
-fn idx4(b: u32, c: u32, n: u32) -> vec4<u32> { return b + min(vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)); }
-fn in4(c: u32, n: u32) -> vec4<bool> { return vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n); }
+#include "lib/flash"
 
-fn rowQ(b: u32, c: u32) -> vec4<f32> {
-#if VEC
-  return vec4<f32>(q[b / 4u + c]);
-#else
-  let i = idx4(b, c, p.D);
-  return select(vec4<f32>(0.0), vec4<f32>(f32(q[i.x]), f32(q[i.y]), f32(q[i.z]), f32(q[i.w])), in4(c, p.D));
-#endif
-}
-
-// Chunk c of key row j of set s.
+// Chunk c of key / value row j of set s (0 positive, 1 negative).
 fn rowK(s: u32, j: u32, c: u32) -> vec4<f32> {
   let b = base[s].x + j * p.H * p.D;
 #if VEC
@@ -102,75 +87,10 @@ fn maskAt(s: u32, j: u32) -> f32 {
   return 0.0;
 }
 
-#if TILED
-const BKD = BK * DQM;
-const BKV = BK * DVM;
-var<workgroup> Ks: array<vec4<f32>, 2 * BKD>; // set s at s * BKD
-var<workgroup> Vs: array<vec4<f32>, 2 * BKV>;
-var<private> j0Block: u32;
-
-fn keyChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return Ks[s * BKD + (j - j0Block) * p.dq + c]; }
-fn valChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return Vs[s * BKV + (j - j0Block) * p.dv4 + c]; }
-#else
-fn keyChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return rowK(s, j, c); }
-fn valChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return rowV(s, j, c); }
-#endif
-
-fn flushExp(x: f32) -> f32 { return select(0.0, exp(x), x > -60.0); }
-fn flushExp4(x: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), exp(x), x > vec4<f32>(-60.0)); }
-
-// Folds keys j0..j0+3 of set s (those < kEnd) into that set's states: the same
-// arithmetic as attention.wgsl's fold4 (rows read at min(j, kEnd - 1), uniform).
-fn fold4(s: u32, j0: u32, kEnd: u32) {
-  let js = vec4<u32>(j0) + vec4<u32>(0u, 1u, 2u, 3u);
-  let live = js < vec4<u32>(kEnd);
-  let jc = min(js, vec4<u32>(kEnd - 1u));
-  var sc: array<vec4<f32>, QT>;
-  for (var c = 0u; c < p.dq; c++) {
-    let k0 = keyChunk(s, jc.x, c);
-    let k1 = keyChunk(s, jc.y, c);
-    let k2 = keyChunk(s, jc.z, c);
-    let k3 = keyChunk(s, jc.w, c);
-    for (var t = 0u; t < QT; t++) {
-      let qc = qr[t * DQM + c];
-      sc[t] += vec4<f32>(dot(qc, k0), dot(qc, k1), dot(qc, k2), dot(qc, k3));
-    }
-  }
-  let bias = vec4<f32>(maskAt(s, jc.x), maskAt(s, jc.y), maskAt(s, jc.z), maskAt(s, jc.w));
-  var w: array<vec4<f32>, QT>;
-  var corr: array<f32, QT>;
-  for (var t = 0u; t < QT; t++) {
-    let st = select(vec4<f32>(NEG), sc[t] + bias, live);
-    let u = s * QT + t;
-    let mNew = max(m[u], max(max(st.x, st.y), max(st.z, st.w)));
-    corr[t] = flushExp(m[u] - mNew);
-    w[t] = select(vec4<f32>(0.0), flushExp4(st - vec4<f32>(mNew)), live);
-    l[u] = l[u] * corr[t] + (w[t].x + w[t].y + w[t].z + w[t].w);
-    m[u] = mNew;
-  }
-  for (var c = 0u; c < p.dv4; c++) {
-    let v0 = valChunk(s, jc.x, c);
-    let v1 = valChunk(s, jc.y, c);
-    let v2 = valChunk(s, jc.z, c);
-    let v3 = valChunk(s, jc.w, c);
-    for (var t = 0u; t < QT; t++) {
-      let wt = w[t];
-      let a = (s * QT + t) * DVM + c;
-      acc[a] = acc[a] * corr[t] + wt.x * v0 + wt.y * v1 + wt.z * v2 + wt.w * v3;
-    }
-  }
-}
+fn keyEnd(s: u32, t: u32) -> u32 { return select(p.NkN, p.NkP, s == 0u); }
 
 fn begin(b: u32, h: u32, i0: u32) {
-  for (var t = 0u; t < QT; t++) {
-    let qb = b * p.qBatch + min(i0 + t, p.Nq - 1u) * p.H * p.D + h * p.D;
-    for (var c = 0u; c < p.dq; c++) { qr[t * DQM + c] = rowQ(qb, c) * p.scale; }
-  }
-  for (var u = 0u; u < 2u * QT; u++) {
-    for (var c = 0u; c < p.dv4; c++) { acc[u * DVM + c] = vec4<f32>(0.0); }
-    m[u] = NEG;
-    l[u] = 0.0;
-  }
+  beginQueries(b, h, i0);
   for (var s = 0u; s < 2u; s++) {
     base[s] = vec4<u32>(b * p.kBatch[s] + h * p.D, b * p.vBatch[s] + h * p.Dv, b * p.mBatch[s], 0u);
   }
@@ -180,19 +100,11 @@ fn finish(b: u32, h: u32, i0: u32) {
   for (var t = 0u; t < QT; t++) {
     let i = i0 + t;
     if (i >= p.Nq) { return; }
-    let invP = select(0.0, 1.0 / l[t], l[t] > 0.0);
-    let invN = select(0.0, 1.0 / l[QT + t], l[QT + t] > 0.0);
     let ob = (b * p.Nq + i) * p.H * p.Dv + h * p.Dv;
 #if VEC
-    for (var c = 0u; c < p.dv4; c++) {
-      out[ob / 4u + c] = V4(acc[t * DVM + c] * invP - p.alpha * (acc[(QT + t) * DVM + c] * invN));
-    }
+    for (var c = 0u; c < p.dv4; c++) { out[ob / 4u + c] = V4(normalized(t, c) - p.alpha * normalized(QT + t, c)); }
 #else
-    for (var e = 0u; e < p.Dv; e++) {
-      let c = e / 4u;
-      let x = acc[t * DVM + c][e % 4u] * invP - p.alpha * (acc[(QT + t) * DVM + c][e % 4u] * invN);
-      out[ob + e] = T(x);
-    }
+    for (var e = 0u; e < p.Dv; e++) { out[ob + e] = T(normalized(t, e / 4u)[e % 4u] - p.alpha * normalized(QT + t, e / 4u)[e % 4u]); }
 #endif
   }
 }
@@ -204,8 +116,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   begin(wid.z, wid.y, i0);
   // One pass over both key sets, 4 keys of each per step.
   for (var j0 = 0u; j0 < max(p.NkP, p.NkN); j0 += 4u) {
-    if (j0 < p.NkP) { fold4(0u, j0, p.NkP); }
-    if (j0 < p.NkN) { fold4(1u, j0, p.NkN); }
+    if (j0 < p.NkP) { fold4(0u, j0, p.NkP - 1u); }
+    if (j0 < p.NkN) { fold4(1u, j0, p.NkN - 1u); }
   }
   finish(wid.z, wid.y, i0);
 }
@@ -230,8 +142,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     let endP = min(p.NkP, jb + BK);
     let endN = min(p.NkN, jb + BK);
-    for (var j0 = jb; j0 < endP; j0 += 4u) { fold4(0u, j0, endP); }
-    for (var j0 = jb; j0 < endN; j0 += 4u) { fold4(1u, j0, endN); }
+    for (var j0 = jb; j0 < endP; j0 += 4u) { fold4(0u, j0, endP - 1u); }
+    for (var j0 = jb; j0 < endN; j0 += 4u) { fold4(1u, j0, endN - 1u); }
     workgroupBarrier();
   }
   finish(wid.z, wid.y, i0);

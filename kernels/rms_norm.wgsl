@@ -11,13 +11,14 @@ struct Params { rows: u32, n: u32, eps: f32, _pad: u32 }
 @group(0) @binding(2) var<storage, read> w: array<T>;
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
 
+#include "lib/grid"
+
 #if ROW
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = invocationIndex(g, lid);
   if (r >= p.rows) { return; }
   let base = r * p.n;
   var q = 0.0;
@@ -29,9 +30,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #include "lib/wg_sum"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = workgroupIndex(g);
   if (r >= p.rows) { return; } // uniform per workgroup: the barriers stay uniform
   let base = r * p.n;
   var q = 0.0;

@@ -29,13 +29,14 @@ fn merge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
 
+#include "lib/grid"
+
 #if ROW
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = invocationIndex(g, lid);
   if (r >= p.rows) { return; }
   let base = r * p.n;
   var ms = vec2<f32>(LOWEST, 0.0);
@@ -47,9 +48,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 var<workgroup> red: array<vec2<f32>, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = workgroupIndex(g);
   if (r >= p.rows) { return; } // uniform per workgroup: the barriers below stay uniform
   let base = r * p.n;
   var ms = vec2<f32>(LOWEST, 0.0);

@@ -4,6 +4,8 @@
 //   GELU       0.5 x (1 + erf(x / sqrt 2))          (exact GELU, torch approximate='none')
 //   GELU_TANH  0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))   (gelu_new / gelu_pytorch_tanh)
 //   QUICK_GELU x * sigmoid(1.702 x)                 (CLIP quick_gelu)
+//   RELU       max(x, 0)
+//   TANH       tanh(x) from exp(-2|x|): finite for every input (no exp overflow)
 //   CLAMP      min(max(x, -s), s)                   (torch clip; maps +-inf to +-s)
 // VEC4: numel % 4 == 0, each invocation does one vec4 (p.n counts vec4s). Math in f32.
 // Layout: contiguous x and out of the same shape. Linear workgroup id spans x and y (grid1d).
@@ -22,6 +24,8 @@ alias F = f32;
 #endif
 
 override WG: u32 = 256;
+
+#include "lib/grid"
 
 #include "lib/erf"
 
@@ -43,15 +47,21 @@ fn f(v: F) -> F {
 #if GELU
   return gelu_erf(v);
 #endif
+#if RELU
+  return max(v, F(0.0));
+#endif
+#if TANH
+  let e = exp(-2.0 * abs(v));
+  return sign(v) * (1.0 - e) / (1.0 + e);
+#endif
 #if CLAMP
   return clamp(v, F(-p.s), F(p.s));
 #endif
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
 #if VEC4
   out[i] = V4(f(vec4<f32>(x[i])));

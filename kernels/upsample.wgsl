@@ -10,10 +10,11 @@ struct Params { n: u32, w: u32, _p0: u32, _p1: u32 }
 
 override WG: u32 = 256;
 
+#include "lib/grid"
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = invocationIndex(g, lid);
   if (i >= p.n) { return; }
   let v = x[i];
   let r = i / p.w;

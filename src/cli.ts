@@ -6,6 +6,7 @@ import { EngineError } from './errors.ts';
 
 const commands: Record<string, string> = {
   generate: 'text prompt (+ negative prompt) -> PNG',
+  eval: 'CLIP+ / CLIP- / removal scores of images vs prompt pairs -> report + contact sheet',
   forward: 'run one model component on input tensors (parity checks)',
   tokenize: 'prompt -> token ids',
   inspect: 'list the tensors of a safetensors file or model folder',
@@ -15,7 +16,9 @@ const commands: Record<string, string> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([c, d]) => `  ${c.padEnd(10)} ${d}`);
-  return `usage: npx tsx src/cli.ts <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+  // Compiled (the installed package's bin) or run from the sources with tsx.
+  const prog = import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'nasa-engine';
+  return `usage: ${prog} <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
     `run a command with --help for its options`;
 }
 
@@ -27,6 +30,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!(cmd in commands)) throw new EngineError(`unknown command '${cmd}'\n${usage()}`);
   const mod = await import(`./cli/${cmd}.ts`);
+  performance.mark('cli:command-loaded'); // startup timeline (src/cli/startup.ts)
   await mod.run(rest);
 }
 

@@ -5,13 +5,9 @@
 // recorded by building the model against a store that only notes requests. ~1.7 GB:
 // generate it in a temp folder, never commit it.
 //   npx tsx tools/make-random-unet.ts /tmp/sd-turbo-unet
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { f32BitsToF16 } from '../src/io/dtype.ts';
-import { SafetensorsWriter, type WeightSource } from '../src/io/safetensors.ts';
-import { WeightScope, type WeightStore } from '../src/io/store.ts';
 import { unetConfig } from '../src/models/configs.ts';
 import { UNet2DConditionModel } from '../src/models/unet.ts';
+import { recordShapes, writeRandomComponent } from './random-weights.ts';
 
 export const SD_TURBO_UNET = {
   _class_name: 'UNet2DConditionModel', _diffusers_version: '0.24.0', act_fn: 'silu', addition_embed_type: null,
@@ -32,61 +28,12 @@ export const SD_TURBO_UNET = {
 
 /** Every tensor a model built from `config` asks for: name -> shape. */
 export function unetTensorShapes(config: Record<string, unknown>): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  const store: WeightStore & { source(n: string, s?: readonly number[]): WeightSource } = {
-    has: (n) => !/\.(query|key|value|proj_attn)\.weight$/.test(n),
-    names: () => [...shapes.keys()],
-    describe: () => 'recording store',
-    source: (n) => ({ name: n, file: 'recording', dtype: 'F16', shape: [], byteOffset: 0, byteLength: 0 }),
-  };
-  // WeightScope checks shapes against what it is asked; record the request instead.
-  const scope = new WeightScope(store);
-  const proto = Object.getPrototypeOf(scope) as WeightScope;
-  const original = proto.get;
-  proto.get = function (this: WeightScope, name: string, expected?: number[]) {
-    const full = this.prefix ? `${this.prefix}.${name}` : name;
-    if (!expected || expected.some((d) => d < 0)) throw new Error(`${full}: no concrete expected shape`);
-    shapes.set(full, [...expected]);
-    return { name: full, file: 'recording', dtype: 'F16', shape: [...expected], byteOffset: 0, byteLength: 0 };
-  };
-  try {
-    new UNet2DConditionModel(scope, unetConfig(config, 'SD_TURBO_UNET'));
-  } finally {
-    proto.get = original;
-  }
-  return shapes;
+  return recordShapes((ws) => new UNet2DConditionModel(ws, unetConfig(config, 'SD_TURBO_UNET')));
 }
 
 function writeRandom(dir: string, config: Record<string, unknown>, seed = 1): number {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const shapes = unetTensorShapes(config);
-  const decls = [...shapes].map(([name, shape]) => ({ name, shape, dtype: 'F16' as const }));
-  const w = new SafetensorsWriter(path.join(dir, 'diffusion_pytorch_model.safetensors'), decls, { format: 'pt' });
-  let s = seed >>> 0 || 1, params = 0;
-  for (const d of w.order) {
-    const n = d.shape.reduce((a, b) => a * b, 1);
-    params += n;
-    // Uniform weights with variance 1/fan_in keep activations finite in f16; biases 0, norm scales 1.
-    const fanIn = d.shape.length > 1 ? d.shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-    const isNorm = /norm\w*\.weight$/.test(d.name);
-    const amp = d.name.endsWith('.bias') || isNorm ? 0 : Math.sqrt(3 / fanIn);
-    const len = Math.min(n, 1 << 20);
-    const vals = new Float32Array(len), bits = new Uint32Array(vals.buffer), chunk = new Uint16Array(len);
-    for (let done = 0; done < n; done += len) {
-      const m = Math.min(len, n - done);
-      for (let i = 0; i < m; i++) {
-        s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-        vals[i] = isNorm ? 1 : ((s / 4294967296) * 2 - 1) * amp;
-      }
-      for (let i = 0; i < m; i++) chunk[i] = f32BitsToF16(bits[i]);
-      w.write(d.name, new Uint8Array(chunk.buffer, 0, m * 2));
-    }
-  }
-  w.close();
-  return params;
+  return writeRandomComponent(dir, 'diffusion_pytorch_model.safetensors', config, unetTensorShapes(config), 'F16', seed);
 }
-
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-random-unet.ts')) {
   const dir = process.argv[2];

@@ -5,12 +5,13 @@ import { EngineError } from '../errors.ts';
 import { parseAlpha, resolveGuidance } from '../guidance/resolve.ts';
 import type { NasaSettings } from '../guidance/types.ts';
 import { toFloat32 } from '../io/dtype.ts';
-import { SafetensorsReader, type StDType } from '../io/safetensors.ts';
+import { SafetensorsReader, type SourceDType } from '../io/safetensors.ts';
 import { writeHostTensors } from '../io/host.ts';
 import type { HostTensor, InputSpec } from '../models/api/common.ts';
 import { describeSignature } from '../models/api/common.ts';
-import { loadComponent, type AnyModel } from '../models/index.ts';
+import { loadComponent, type AnyModel, type TaesdMethod } from '../models/index.ts';
 import { parseArgs } from './args.ts';
+import { TILING_OPTS, tilingFromArgs } from './vae_args.ts';
 
 const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.safetensors --out out.safetensors [options]
 
@@ -20,6 +21,7 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                          UNet2DConditionModel: sample, timestep ([], [1] or [B]), encoder_hidden_states,
                            SDXL: text_embeds, time_ids; with --guidance nasa: negative_encoder_hidden_states
                          CLIPTextModel(WithProjection): input_ids (I64 or I32)
+                         CLIPModel: pixel_values (preprocessed) and/or input_ids, attention_mask (optional)
                          T5EncoderModel: input_ids, attention_mask (optional; I64 or I32)
                          PixArtTransformer2DModel: hidden_states, timestep, encoder_hidden_states (raw T5
                            output), encoder_attention_mask (1 keep, 0 pad), resolution [B,2], aspect_ratio [B,1];
@@ -28,25 +30,34 @@ const USAGE = `usage: npx tsx src/cli.ts forward <component-folder> --inputs in.
                            timestep (sigma), img_ids, txt_ids, guidance (guidance_embeds only); with --guidance
                            nasa: negative_encoder_hidden_states, negative_txt_ids (optional, default zeros)
                          AutoencoderKL: sample (encode) or z (decode; the UNSCALED latent)
+                         AutoencoderTiny (TAESD): sample (encode, forward) or z (decode)
   --out FILE           where to write the outputs (F32):
                          UNet: sample; CLIP: last_hidden_state, pooler_output | text_embeds,
-                         hidden_states.0..N, pooled_index; VAE: mean, logvar (encode) or sample (decode);
+                         hidden_states.0..N, pooled_index; CLIPModel: image_embeds, text_embeds,
+                         logits_per_image, logits_per_text; VAE: mean, logvar (encode) or sample (decode);
                          T5: last_hidden_state; PixArt: sample (all out_channels, learned sigma included);
-                         FLUX: sample (packed velocity)
+                         FLUX: sample (packed velocity);
+                         TAESD: latents (encode), sample (decode), forward = the uint8 round trip:
+                         latents, scaled_latents, latents_uint8, sample
   --method M           forward | encode | decode (VAE; default: decode for z, encode for sample)
+  --vae-tiling         AutoencoderKL: tile like diffusers' enable_tiling() (default: only when the
+                       whole pass would not fit the adapter's buffer limits)
+  --tile-sample-size N --tile-latent-size M --tile-overlap F
+                       AutoencoderKL: exactly these tiles (tile_sample_min_size, tile_latent_min_size,
+                       tile_overlap_factor; defaults from the config: sample_size, sample_size/f, 0.25)
   --dtype D            f32 (default) | f16 compute
   --variant V          read <weights>.<V>.safetensors (e.g. fp16)
   --guidance nasa      UNet, PixArt, FLUX: NASA negative-prompt attention
   --alpha A            NASA alpha: a number, 'down=0.1,mid=0.2,up=0.3', or JSON {"default":0.2,"up":0.3,"layers":[...]}
                        (required for a UNet; PixArt, FLUX: default 0.5)
-  --debug              also write intermediates as debug.<module path>
+  --debug              also write intermediates as debug.<module path> (VAE: one untiled pass)
   -h, --help           this text`;
 
 export async function run(argv: string[]): Promise<void> {
   const { positional, opts } = parseArgs('forward', argv, {
     inputs: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, dtype: { type: 'string' },
     variant: { type: 'string' }, guidance: { type: 'string' }, alpha: { type: 'string' }, debug: { type: 'boolean' },
-    help: { alias: 'h', type: 'boolean' },
+    ...TILING_OPTS, help: { alias: 'h', type: 'boolean' },
   });
   if (opts.help) { console.log(USAGE); return; }
   const [dir, ...extra] = positional;
@@ -61,14 +72,17 @@ export async function run(argv: string[]): Promise<void> {
   const m = loadComponent(dir, { dtype, variant: opts.variant as string | undefined });
   const method = pickMethod(m, opts.method as string | undefined, opts.inputs as string);
   const guidance = parseGuidance(m, dir, opts.guidance as string | undefined, opts.alpha as string | undefined);
+  const tiling = tilingFromArgs('forward', opts, m.kind === 'vae' ? m.model.config : null, m.model.className);
+  if (tiling && m.kind === 'vae') m.model.tiler.mode = tiling;
   const specs = signature(m, method, !!guidance);
   const inputs = readInputs(opts.inputs as string, specs);
   const debug = opts.debug === true;
 
   let out: Record<string, HostTensor>;
   if (m.kind === 'unet') out = await m.model.forward(inputs as any, { guidance, debug });
-  else if (m.kind === 'clip' || m.kind === 't5') out = await m.model.forward(inputs as any, { debug });
+  else if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') out = await m.model.forward(inputs as any, { debug });
   else if (m.kind === 'pixart' || m.kind === 'flux') out = await m.model.forward(inputs as any, { guidance, debug });
+  else if (m.kind === 'taesd') out = await m.model[method as TaesdMethod](inputs as any, { debug });
   else out = method === 'encode' ? await m.model.encode(inputs as any, { debug }) : await m.model.decode(inputs as any, { debug });
   writeHostTensors(opts.out as string, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
@@ -89,26 +103,28 @@ function parseGuidance(m: AnyModel, dir: string, mode?: string, alpha?: string):
 }
 
 function pickMethod(m: AnyModel, method: string | undefined, inputsFile: string): string {
-  if (m.kind !== 'vae') {
+  if (m.kind !== 'vae' && m.kind !== 'taesd') {
     if (method !== undefined && method !== 'forward') throw new EngineError(`forward: --method ${method} does not apply to ${m.model.className} (only 'forward')`);
     return 'forward';
   }
-  if (method === 'encode' || method === 'decode') return method;
-  if (method !== undefined) throw new EngineError(`forward: AutoencoderKL methods are encode and decode, got '${method}'`);
+  const methods = m.kind === 'taesd' ? ['encode', 'decode', 'forward'] : ['encode', 'decode'];
+  if (method !== undefined && methods.includes(method)) return method;
+  if (method !== undefined) throw new EngineError(`forward: ${m.model.className} methods are ${methods.join(', ').replace(/, (\w+)$/, ' and $1')}, got '${method}'`);
   const names = SafetensorsReader.open(inputsFile).names();
   if (names.includes('z')) return 'decode';
   if (names.includes('sample')) return 'encode';
-  throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); AutoencoderKL expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
+  throw new EngineError(`forward: ${inputsFile} has neither 'z' (decode) nor 'sample' (encode); ${m.model.className} expects ${describeSignature(m.model.signature('decode'))} for decode or ${describeSignature(m.model.signature('encode'))} for encode`);
 }
 
 function signature(m: AnyModel, method: string, guided: boolean): InputSpec[] {
   if (m.kind === 'unet') return m.model.signature(guided);
-  if (m.kind === 'clip' || m.kind === 't5') return m.model.signature();
+  if (m.kind === 'clip' || m.kind === 't5' || m.kind === 'clipmodel') return m.model.signature();
   if (m.kind === 'pixart' || m.kind === 'flux') return m.model.signature(guided);
+  if (m.kind === 'taesd') return m.model.signature(method as TaesdMethod);
   return m.model.signature(method as 'encode' | 'decode');
 }
 
-const INT_DTYPES = new Set<StDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+const INT_DTYPES = new Set<SourceDType>(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
 
 /** Reads every tensor; ints become Int32Array where the model takes ids, floats otherwise. */
 function readInputs(file: string, specs: InputSpec[]): Record<string, HostTensor> {

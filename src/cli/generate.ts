@@ -1,11 +1,11 @@
 // `generate`: prompt (+ negative prompt) -> PNG, one image per prompt, or many prompt
 // pairs from --batch-file with a progress bar and a per-stage timing breakdown.
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.ts';
 import { getDevice } from '../gpu/device.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
+import { EMBEDDED_MODEL } from '../pipeline/embedded.ts';
 import { parseAlpha, parseGuidanceMode } from '../guidance/resolve.ts';
 import type { GuidanceOptions } from '../guidance/types.ts';
 import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipeline } from '../pipeline/index.ts';
@@ -14,8 +14,11 @@ import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
 import { formatStats } from '../pipeline/stats.ts';
 import { parseArgs, type OptSpec } from './args.ts';
+import { formatStartup } from './startup.ts';
+import { GENERATE_VAE_HELP, GENERATE_VAE_OPTS, setupVae } from './vae_args.ts';
+import { runSweepCli, sweepArgs, SWEEP_HELP, SWEEP_OPTS } from './sweep.ts';
 
-export const DEFAULT_MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'weights', 'default');
+export const DEFAULT_MODEL = EMBEDDED_MODEL;
 
 const SPEC: OptSpec = {
   prompt: { alias: 'p', type: 'string', multiple: true },
@@ -24,9 +27,11 @@ const SPEC: OptSpec = {
   tau: { type: 'number' }, offset: { type: 'number' },
   steps: { type: 'number' }, timesteps: { type: 'string' }, seed: { type: 'number' }, noise: { type: 'string' },
   width: { type: 'number' }, height: { type: 'number' },
-  model: { type: 'string' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
+  'max-sequence-length': { type: 'number' }, 'guidance-scale': { type: 'number' },
+  model: { type: 'string' }, download: { type: 'boolean' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
-  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' },
+  'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
+  ...SWEEP_OPTS,
 };
 
 const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [options]
@@ -41,14 +46,21 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --steps N                denoising steps (1);  --timesteps 999,499  custom timesteps
   --seed S                 noise seed (0);  --noise torch|torch-nofma|torch-scalar|numpy  generator (torch)
   --width W --height H     image size (default: the model's)
-  --model PATH             diffusers folder or single-file checkpoint (default: the embedded tiny model)
+  --model PATH|ORG/NAME[@REV]  diffusers folder, single-file checkpoint or hub model id, found in the
+                           Hugging Face cache (default: the embedded tiny model)
+  --download               fetch what a model id lacks in the cache from the hub (HF_ENDPOINT, HF_TOKEN)
   --config DIR --preset P  for single files: configs/tokenizer from a diffusers folder, or a family preset
   --dtype f32|f16          compute dtype (f32)
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
-  --latents FILE           safetensors with 'latents' (B,4,h,w): unit noise used instead of the RNG
+  --max-sequence-length N  FLUX: T5 tokens (256 schnell, 512 -dev)
+  --guidance-scale G       FLUX.1-dev: embedded guidance (3.5); schnell has none
+  --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
-  --stats                  print per stage time and peak device memory, and device memory by kind`;
+  --stats                  also print per stage time and peak device memory, device memory by kind,
+                           and the startup timeline (process start to first GPU dispatch)
+${GENERATE_VAE_HELP}
+${SWEEP_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
   const { opts, positional } = parseArgs('generate', argv, SPEC);
@@ -60,20 +72,35 @@ export async function run(argv: string[]): Promise<void> {
   const dtype = (opts.dtype as string | undefined) ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new EngineError(`--dtype must be f32 or f16, got '${dtype}'`);
   const model = (opts.model as string | undefined) ?? DEFAULT_MODEL;
-  const base = baseOptions(opts);
+  const sweep = sweepArgs(opts);
+  const base = baseOptions(sweep ? sweep.rest : opts);
+  if (opts.download) { // loaded only here: the hub client and hashing cost startup time
+    const { downloadModel } = await import('../io/hub_download.ts');
+    await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
+  }
   const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
+  let vae: ReturnType<typeof setupVae> | null = null;
   try {
+    for (const k of ['max-sequence-length', 'guidance-scale']) {
+      if (opts[k] !== undefined && pipe.family !== 'flux') throw new EngineError(`--${k} applies to FLUX pipelines; ${modelName} is ${pipe.family ?? 'not one'}`);
+    }
+    vae = setupVae(pipe, opts, { dtype });
+    Object.assign(base, vae.run);
+    if (sweep) return await runSweepCli(pipe, sweep, base, modelName);
     if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName, !!opts.stats);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
     const files = savePngs(r, prompts, (opts.negative as string[] | undefined) ?? null, out, modelName);
     if (opts['save-tensors']) writeHostTensors(opts['save-tensors'] as string, { latents: r.latents, image: r.image });
-    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})`);
+    const extra = vae.describe();
+    console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})${extra ? `\n${extra}` : ''}`);
     if (opts.stats) console.error(formatStats(r.times, (await getDevice()).memory.snapshot()));
   } finally {
+    vae?.destroy();
     pipe.destroy();
+    if (opts.stats) console.error(formatStartup());
   }
 }
 
@@ -97,6 +124,7 @@ function baseOptions(opts: Record<string, unknown>): Omit<GenerateOptions, 'prom
     guidance: guidance.mode || guidance.alpha !== undefined || guidance.scale !== undefined ? guidance : undefined,
     steps, timesteps, seed, noise: opts.noise ? parseNoiseKind(opts.noise as string) : undefined,
     width: opts.width as number | undefined, height: opts.height as number | undefined,
+    maxSequenceLength: opts['max-sequence-length'] as number | undefined, guidanceScale: opts['guidance-scale'] as number | undefined,
   };
 }
 

@@ -6,8 +6,10 @@ import { EngineError } from '../errors.ts';
 import { configClass } from '../io/configcheck.ts';
 import { isComponentDir, isPipelineDir, openComponent } from '../io/folder.ts';
 import { detectFamily } from '../io/names/checkpoint.ts';
+import { openFluxFile, openWeightsFile } from '../io/fluxfile.ts';
+import { isBflFlux, isDiffusersFlux } from '../io/names/flux.ts';
 import { openModel, type ModelSource } from '../io/open.ts';
-import { DTYPE_BYTES, SafetensorsReader } from '../io/safetensors.ts';
+import { META_Q8_0, SafetensorsReader } from '../io/safetensors.ts';
 import { FileStore, type WeightStore } from '../io/store.ts';
 import { parseArgs } from './args.ts';
 
@@ -33,7 +35,7 @@ function rows(store: WeightStore): TensorRow[] {
 
 function part(name: string, architecture: string, store: WeightStore): Part {
   const tensors = rows(store);
-  const parameters = tensors.reduce((a, t) => a + t.bytes / DTYPE_BYTES[t.dtype as keyof typeof DTYPE_BYTES], 0);
+  const parameters = tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   return { name, architecture, parameters, bytes: tensors.reduce((a, t) => a + t.bytes, 0), tensors };
 }
 
@@ -41,6 +43,8 @@ function part(name: string, architecture: string, store: WeightStore): Part {
 export function guessArchitecture(names: string[]): string {
   const has = (n: string) => names.includes(n);
   const any = (p: string) => names.some((n) => n.startsWith(p));
+  if (isBflFlux(names)) return 'FLUX transformer, BFL layout';
+  if (isDiffusersFlux(names)) return 'FluxTransformer2DModel';
   if (any('model.diffusion_model.')) {
     try { return `single-file ${detectFamily(names, '')} checkpoint`; } catch (e) { return (e as Error).message.replace(/^: /, ''); }
   }
@@ -60,8 +64,10 @@ function describe(path: string, opts: Record<string, unknown>): { kind: string; 
   if (!st) throw new EngineError(`${path}: no such file or folder`);
   const mopts = { variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined };
   if (st.isFile()) {
+    const w = openWeightsFile(path);
+    const arch = guessArchitecture(w.store.names());
+    if (w.format === 'gguf' || arch.startsWith('FLUX')) return describeFlux(path, arch, w, mopts.config);
     const r = SafetensorsReader.open(path);
-    const arch = guessArchitecture(r.names());
     if (!arch.startsWith('single-file')) {
       if (mopts.config || mopts.preset) throw new EngineError(`${path}: --config/--preset apply to single-file checkpoints; this file is ${arch}`);
       return { kind: 'file', architecture: arch, parts: [part('file', arch, new FileStore(r))], metadata: r.metadata };
@@ -88,6 +94,22 @@ function describe(path: string, opts: Record<string, unknown>): { kind: string; 
   throw new EngineError(`${path}: a folder without model_index.json or config.json; expected a diffusers pipeline or component folder`);
 }
 
+// A GGUF file or a BFL FLUX single file: what is stored, and (when it is a FLUX
+// transformer whose config is known) the FluxTransformer2DModel it loads as, each row
+// naming the stored tensor it reads (`<- double_blocks.0.img_attn.qkv.weight`).
+function describeFlux(path: string, arch: string, w: ReturnType<typeof openWeightsFile>, config?: string) {
+  const stored = part('file', arch, w.store);
+  const kind = w.format === 'gguf' ? 'gguf' : 'single-file';
+  if (!arch.startsWith('FLUX')) return { kind, architecture: arch, parts: [stored], metadata: w.metadata };
+  try {
+    const f = openFluxFile(path, { config });
+    return { kind, architecture: `${arch} (FluxTransformer2DModel)`, parts: [part('transformer', 'FluxTransformer2DModel', f.store)], metadata: w.metadata, configFrom: f.configFrom };
+  } catch (e) {
+    if (!(e instanceof EngineError) || config) throw e;
+    return { kind, architecture: `${arch}; not loadable as is: ${e.message}`, parts: [stored], metadata: w.metadata };
+  }
+}
+
 function modelParts(m: ModelSource): Part[] {
   return Object.entries(m.components).map(([c, v]) => part(c, configClass(v.config), v.store));
 }
@@ -109,7 +131,12 @@ export async function run(argv: string[]): Promise<void> {
   }
   const out: string[] = [`${path}: ${d.kind}, ${d.architecture}`, `parameters ${human(parameters)} (${parameters}), ${(bytes / 1e6).toFixed(2)} MB of weights`];
   if (d.configFrom) out.push(`configs: ${d.configFrom}`);
-  if (d.metadata && Object.keys(d.metadata).length) out.push(`metadata: ${JSON.stringify(d.metadata)}`);
+  if (d.metadata && Object.keys(d.metadata).length) {
+    // the q8_0 tensor list is long and repeated in the tensor rows below: count it only
+    const m = { ...d.metadata };
+    if (m[META_Q8_0]) m[META_Q8_0] = `(${Object.keys(JSON.parse(m[META_Q8_0])).length} q8_0 tensors)`;
+    out.push(`metadata: ${JSON.stringify(m)}`);
+  }
   if (d.ignored?.length) out.push(`${d.ignored.length} stored tensors unused by the model (e.g. ${d.ignored.slice(0, 4).join(', ')})`);
   for (const p of d.parts) {
     const dtypes = [...new Set(p.tensors.map((t) => t.dtype))].join('/');

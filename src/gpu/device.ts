@@ -1,11 +1,14 @@
 // The only module that touches Dawn (npm `webgpu`). Its contract is small on purpose:
 // find an adapter, allocate/free/copy buffers, compile a kernel, and encode dispatches
 // (see Dispatch) into one command buffer, optionally timed with timestamp queries.
+// (The reference keeps WebGPU's global types in the emitted .d.ts for the package's users.)
+/// <reference types="webgpu" preserve="true" />
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
 import { Arena } from './arena.ts';
 import { DeviceMemory, type MemoryKind } from './memory.ts';
+import { isSoftwareAdapter, type AdapterFacts } from './facts.ts';
 
 Object.assign(globalThis, globals);
 // lavapipe complains on stderr when this is unset; any writable folder silences it.
@@ -37,7 +40,6 @@ export interface Dispatch {
 
 export interface Copy { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
 
-export const MAX_GRID = 65535;
 const WANTED_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
 
 export class Device {
@@ -107,6 +109,7 @@ export class Device {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize, maxBufferSize: al.maxBufferSize,
       subgroupMatrixConfigs: Array.isArray(info.subgroupMatrixConfigs) ? info.subgroupMatrixConfigs.length : 0,
     };
+    markOnce('gpu:device-ready'); // startup timeline (`generate --stats`)
     return new Device(gpuDev, report, [gpu, adapter]);
   }
 
@@ -118,7 +121,15 @@ export class Device {
 
   /** True on CPU-emulated adapters, where kernel variants are chosen differently. */
   get isSoftware(): boolean {
-    return /llvmpipe|lavapipe|swiftshader|software/i.test(this.adapterName + ' ' + this.adapter.architecture);
+    return isSoftwareAdapter(this.adapterName + ' ' + this.adapter.architecture);
+  }
+
+  /** What the kernel variant policy (src/ops/variant.ts) is told about this device. */
+  get facts(): AdapterFacts {
+    return {
+      isSoftware: this.isSoftware, hasSubgroups: this.features.has('subgroups'), hasF16: this.hasF16(),
+      maxWorkgroupStorage: this.limits.maxComputeWorkgroupStorageSize,
+    };
   }
 
   hasF16(): boolean { return this.features.has('shader-f16'); }
@@ -253,6 +264,7 @@ export class Device {
       }
       pass.end();
     }
+    if (dispatches.length) markOnce('gpu:first-dispatch');
     this.gpu.queue.submit([enc.finish()]);
     const oom = await this.gpu.popErrorScope();
     const val = await this.gpu.popErrorScope();
@@ -317,16 +329,11 @@ function encodeOne(pass: GPUComputePassEncoder, d: Dispatch): void {
   pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
 }
 
-/**
- * Spreads `n` workgroups over x and y so neither exceeds 65535. Kernels that use it
- * recover the linear workgroup index as `wid.x + wid.y * nwg.x` and must bound-check,
- * since x*y may exceed n.
- */
-export function grid1d(n: number): [number, number, number] {
-  if (n <= MAX_GRID) return [Math.max(1, n), 1, 1];
-  const y = Math.ceil(n / MAX_GRID);
-  if (y > MAX_GRID) throw new EngineError(`dispatch of ${n} workgroups exceeds 65535² workgroups`);
-  return [Math.ceil(n / y), y, 1];
+/** A performance mark (ms since process start; detail: CPU ms so far) set the first time only. */
+function markOnce(name: string): void {
+  if (performance.getEntriesByName(name, 'mark').length) return;
+  const cpu = process.cpuUsage();
+  performance.mark(name, { detail: { cpuMs: (cpu.user + cpu.system) / 1000 } });
 }
 
 let shared: Promise<Device> | null = null;

@@ -3,7 +3,7 @@
 // time fails later on the GPU.
 import { EngineError } from '../errors.ts';
 import { checkShape, numel, shapeStr, type DType, type Shape } from '../tensor/dtype.ts';
-import type { WeightSource } from '../io/safetensors.ts';
+import { sourceKey, type WeightSource } from '../io/safetensors.ts';
 
 export type Float = 'f32' | 'f16';
 
@@ -95,12 +95,17 @@ export class Graph {
     return s;
   }
 
-  /** A weight streamed from disk (or given as host data) at compile time, stored as `dtype`. */
+  /**
+   * A weight streamed from disk (or given as host data) at compile time, stored as `dtype`.
+   * A q8_0 source is dequantized to `dtype` unless `dtype` is 'q8_0' (what Linear asks
+   * for: matmul reads the blocks itself); 'q8_0' needs a q8_0 source.
+   */
   weight(src: WeightSource | HostData, dtype: DType = this.dtype): Node {
-    const key = 'file' in src ? `${src.file}@${src.byteOffset}:${src.shape.join('x')}:${dtype}` : `host:${src.name}:${dtype}`;
+    const key = 'file' in src ? `${sourceKey(src)}:${dtype}` : `host:${src.name}:${dtype}`;
     const seen = this.weights.get(key);
     if (seen) return seen;
     checkShape(src.shape, `weight '${src.name}'`);
+    if (dtype === 'q8_0' && (!('file' in src) || src.dtype !== 'Q8_0')) throw new EngineError(`weight '${src.name}': q8_0 storage needs a q8_0 tensor, got ${'file' in src ? src.dtype : 'host data'}`);
     if (!('file' in src) && src.data.length !== numel(src.shape)) {
       throw new EngineError(`weight '${src.name}': ${src.data.length} values for shape ${shapeStr(src.shape)}`);
     }

@@ -7,6 +7,7 @@
 import { EngineError } from '../errors.ts';
 import type { Device, Dispatch } from '../gpu/device.ts';
 import { getOp, type EncodeContext, type KernelCall, type Operand, type Param, type Scratch } from '../ops/registry.ts';
+import { variantOverridesFromEnv, type VariantOverrides } from '../ops/variant.ts';
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
 import type { Graph, Node, ScalarArg } from './graph.ts';
@@ -25,6 +26,8 @@ export interface CompileOptions {
   validate?: boolean;
   /** Largest arena chunk; default (and at most) the adapter's binding/buffer limit. Tests lower it. */
   chunkBytes?: number;
+  /** Kernel variants per op (src/ops/variant.ts); default: ENGINE_FORCE_VARIANT. */
+  variants?: VariantOverrides;
 }
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -49,14 +52,11 @@ export class Executable {
   private scalarSlots = new Map<string, number[]>();
   private scalarValues = new Map<string, number>();
 
-  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean) {}
+  private constructor(readonly device: Device, readonly plan: Plan, readonly validate: boolean, readonly context: EncodeContext) {}
 
   static async compile(device: Device, graph: Graph, opts: CompileOptions = {}): Promise<Executable> {
     const validate = opts.validate ?? process.env.ENGINE_VALIDATE === '1';
-    const ctx: EncodeContext = {
-      isSoftware: device.isSoftware, hasSubgroups: device.features.has('subgroups'), hasF16: device.hasF16(),
-      maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
-    };
+    const ctx: EncodeContext = { ...device.facts, variants: opts.variants ?? variantOverridesFromEnv() };
     // Kernel calls first: their scratch is planned in the arena with the tensors.
     const calls = new Map<Node, KernelCall[]>();
     const callsOf = (n: Node) => {
@@ -67,7 +67,7 @@ export class Executable {
       noReuse: validate, chunkBytes: Math.min(opts.chunkBytes ?? Infinity, device.arena.chunkLimit),
       scratch: (n) => callsOf(n).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o)),
     });
-    const ex = new Executable(device, p, validate);
+    const ex = new Executable(device, p, validate, ctx);
     device.arena.reserve(ex, p.chunkSizes);
     try {
       await ex.allocate();

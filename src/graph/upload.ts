@@ -4,7 +4,9 @@
 import { EngineError } from '../errors.ts';
 import type { Device } from '../gpu/device.ts';
 import type { WeightSource } from '../io/safetensors.ts';
-import { encodeHost, fromF16Bits, toF16Bits, type DType } from '../tensor/dtype.ts';
+import { DTypeConverter, isConvertible } from '../io/dtype.ts';
+import { encodeHost, toF16Bits, type DType } from '../tensor/dtype.ts';
+import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, QK8_0 } from '../tensor/q8_0.ts';
 import type { HostData } from './graph.ts';
 
 const CHUNK = 8 << 20;
@@ -16,8 +18,12 @@ export async function uploadWeight(dev: Device, buf: GPUBuffer, src: WeightSourc
     return bytes.byteLength;
   }
   const { readChunks } = await import('../io/safetensors.ts');
+  if ((dtype === 'q8_0') !== (src.dtype === 'Q8_0') && dtype !== 'f32' && dtype !== 'f16') {
+    throw new EngineError(`${src.file}: tensor '${src.name}' is ${src.dtype}, which cannot be stored as ${dtype}`);
+  }
   let outOffset = 0;
-  for (const chunk of readChunks(src, CHUNK)) {
+  // q8_0: whole pairs of 34-byte blocks per chunk, so every write starts 4-byte aligned.
+  for (const chunk of readChunks(src, src.dtype === 'Q8_0' ? CHUNK - (CHUNK % 68) : CHUNK)) {
     const converted = convertChunk(chunk, src, dtype);
     dev.write(buf, outOffset, converted);
     outOffset += converted.byteLength;
@@ -29,23 +35,18 @@ export async function uploadWeight(dev: Device, buf: GPUBuffer, src: WeightSourc
 export function convertChunk(chunk: Uint8Array, src: WeightSource, to: DType): ArrayBufferView {
   const from = src.dtype;
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32')) return chunk;
+  if ((from === 'F32' && to === 'f32') || (from === 'F16' && to === 'f16') || (from === 'I32' && to === 'i32') || (from === 'Q8_0' && to === 'q8_0')) return chunk;
+  if (from === 'Q8_0' && (to === 'f32' || to === 'f16')) {
+    // A q8_0 tensor read by something other than a linear (e.g. an embedding table in a
+    // GGUF file): expanded for that consumer only.
+    const v = dequantizeQ8_0(chunk, (chunk.byteLength / Q8_0_BLOCK_BYTES) * QK8_0);
+    return to === 'f16' ? toF16Bits(v) : v;
+  }
   if (to === 'f32' || to === 'f16') {
-    const n = chunk.byteLength / elemBytes(from, src);
-    if (from === 'F16') return fromF16Bits(copyAs(chunk, Uint16Array)); // to f32
-    if (from === 'F32' && to === 'f16') return toF16Bits(copyAs(chunk, Float32Array));
-    const out = new Float32Array(n);
-    switch (from) {
-      case 'BF16': {
-        // bf16 is the top half of an f32.
-        const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-        for (let i = 0; i < n; i++) { u[0] = dv.getUint16(2 * i, true) << 16; out[i] = f[0]; }
-        break;
-      }
-      case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true); break;
-      default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${from}, which cannot be used as ${to} weights`);
-    }
-    return to === 'f16' ? toF16Bits(out) : out;
+    elemBytes(from, src);
+    if (!isConvertible(from)) throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${from}, which cannot be used as ${to} weights`);
+    // The same float conversions as `convert` (round to nearest even, as torch does).
+    return new DTypeConverter(from, to === 'f16' ? 'F16' : 'F32', src.name, src.shape).convert(chunk);
   }
   if (to === 'i32') {
     const n = chunk.byteLength / elemBytes(from, src);
@@ -70,9 +71,4 @@ function elemBytes(d: WeightSource['dtype'], src: WeightSource): number {
     case 'I8': case 'U8': case 'BOOL': return 1;
     default: throw new EngineError(`${src.file}: tensor '${src.name}' has dtype ${d}, which the engine does not support`);
   }
-}
-
-/** The chunk's bytes as a typed array (copied: chunks may be unaligned and are reused). */
-function copyAs<T>(chunk: Uint8Array, C: { new (b: ArrayBuffer): T }): T {
-  return new C(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer);
 }

@@ -2,7 +2,7 @@
 // (a UNet compiled for several guidance settings or shapes, a VAE's f16 and f32 stage
 // graphs), reference-counted and freed when the last graph using them is destroyed.
 import type { Device } from '../gpu/device.ts';
-import type { WeightSource } from '../io/safetensors.ts';
+import { sourceKey, type WeightSource } from '../io/safetensors.ts';
 import { byteSize, type DType } from '../tensor/dtype.ts';
 import type { HostData } from './graph.ts';
 import { uploadWeight } from './upload.ts';
@@ -14,7 +14,7 @@ const caches = new WeakMap<Device, Map<string, Entry>>();
 /** Identity of a weight's on-disk bytes as `dtype`; null where there is none (host data). */
 function keyOf(src: WeightSource | HostData, dtype: DType): string | null {
   if (!('file' in src) || src.data) return null;
-  return `${src.file}@${src.byteOffset}+${src.byteLength}:${src.dtype}:${src.shape.join('x')}->${dtype}`;
+  return `${sourceKey(src)}->${dtype}`;
 }
 
 export async function acquireWeight(dev: Device, src: WeightSource | HostData, shape: number[], dtype: DType, label: string): Promise<{ buffer: GPUBuffer; release: () => void }> {

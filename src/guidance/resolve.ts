@@ -68,6 +68,10 @@ export function checkSettings(g: Guidance, parts: readonly SitePart[], sites?: r
       throw new EngineError(`${what} must be a finite number${range}, got ${JSON.stringify(v)}`);
     }
   };
+  if (typeof g !== 'object' || g === null) throw new EngineError(`guidance must be an object with a 'mode', got ${JSON.stringify(g)}`);
+  const known = MODE_OPTIONS[g.mode as GuidanceMode];
+  const extra = known ? Object.keys(g).filter((k) => k !== 'mode' && !known.includes(k as keyof GuidanceOptions)) : [];
+  if (extra.length) throw new EngineError(`guidance ${g.mode}: unknown setting '${extra[0]}' (${g.mode} takes ${known.join(', ') || 'none'})`);
   switch (g.mode) {
     case 'none':
       return;

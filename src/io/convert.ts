@@ -6,23 +6,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { DTypeConverter, isConvertible, type FloatDType, type OverflowReport } from './dtype.ts';
+import { Q8Quantizer, q8Decision, type QuantReport } from './quantize.ts';
+import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, QK8_0 } from '../tensor/q8_0.ts';
 import { isComponentDir, isPipelineDir, openComponent, openPipeline, type Component } from './folder.ts';
 import type { Family } from './names/checkpoint.ts';
-import { DEFAULT_CHUNK_BYTES, SafetensorsReader, SafetensorsWriter, readChunks } from './safetensors.ts';
+import { DEFAULT_CHUNK_BYTES, SafetensorsWriter, readChunks } from './safetensors.ts';
+import { fluxComponent, fluxToDiffusers, fluxToSingle } from './convert_flux.ts';
+import { isFluxFile, openWeightsFile } from './fluxfile.ts';
 import { openSingleFile } from './singlefile.ts';
-import { FileStore, type WeightStore } from './store.ts';
+import type { WeightStore } from './store.ts';
 import { diffusersFamily, singleFilePlan, type OutTensor } from './tosingle.ts';
 
-export const DTYPE_ARG: Record<string, FloatDType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+export const DTYPE_ARG: Record<string, FloatDType | 'Q8_0'> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
 
 export interface ConvertOptions {
   to?: 'diffusers' | 'single-file' | 'same';
-  dtype?: FloatDType;
+  dtype?: FloatDType | 'Q8_0';  // Q8_0: 2-D Linear weights only (src/io/quantize.ts)
   config?: string;       // reference diffusers folder for single-file -> diffusers
   preset?: string;
   variant?: string;      // input variant to read from a diffusers folder
   outVariant?: string;   // name output weights <base>.<variant>.safetensors
   ema?: boolean;         // single file: take the UNet from its EMA copy
+  prefixed?: boolean;    // FLUX -> single file: keys under model.diffusion_model.
   dropEma?: boolean;     // same format: drop model_ema.* keys
   drop?: string[];       // same format: drop keys with these prefixes
   force?: boolean;
@@ -34,11 +39,20 @@ export interface FilePlan { path: string; tensors: OutTensor[]; metadata: Record
 export interface ConvertReport {
   files: string[]; tensors: number; bytesIn: number; bytesOut: number;
   overflows: OverflowReport[]; ignored: string[]; dropped: string[];
+  /** --dtype q8_0: error of each quantized tensor, and tensors kept because rows are not whole blocks. */
+  quantized?: QuantReport[]; notQuantized?: { tensor: string; why: string }[];
   family?: Family; configFrom?: string; notes: string[];
 }
 
-function outDType(t: OutTensor, want?: FloatDType) {
-  return want && isConvertible(t.dtype) ? want : t.dtype;
+function outDType(t: OutTensor, want?: FloatDType | 'Q8_0') {
+  if (want === 'Q8_0') return q8Decision(t).quantize ? 'Q8_0' : t.dtype;
+  return want && (isConvertible(t.dtype) || t.dtype === 'Q8_0') ? want : t.dtype; // q8_0 -> float: dequantized
+}
+
+/** Whole q8_0 blocks -> their values as F32 bytes. */
+function dequantizeChunk(c: Uint8Array): Uint8Array {
+  const v = dequantizeQ8_0(c, (c.length / Q8_0_BLOCK_BYTES) * QK8_0);
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
 function storePlan(store: WeightStore, file: string, keep: (n: string) => boolean = () => true): FilePlan {
@@ -74,17 +88,26 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
   const total = plans.reduce((a, p) => a + p.tensors.reduce((b, t) => b + t.parts.reduce((c, s) => c + s.byteLength, 0), 0), 0);
   let done = 0, bytesOut = 0, count = 0;
   const overflows: OverflowReport[] = [];
+  const quantized: QuantReport[] = [], notQuantized: { tensor: string; why: string }[] = [];
   for (const plan of plans) {
     const byName = new Map(plan.tensors.map((t) => [t.name, t]));
     const w = new SafetensorsWriter(plan.path, plan.tensors.map((t) => ({ name: t.name, dtype: outDType(t, opts.dtype), shape: t.shape })), plan.metadata);
     try {
       for (const decl of w.order) {
         const t = byName.get(decl.name)!;
-        const conv = isConvertible(t.dtype) && decl.dtype !== t.dtype ? new DTypeConverter(t.dtype, decl.dtype as FloatDType, t.name, t.shape) : null;
+        const q8 = decl.dtype === 'Q8_0' && isConvertible(t.dtype) ? new Q8Quantizer(t.dtype, t.name, t.shape) : null;
+        const deq = t.dtype === 'Q8_0' && decl.dtype !== 'Q8_0';
+        const from = deq ? 'F32' : t.dtype;
+        const conv = !q8 && isConvertible(from) && decl.dtype !== from ? new DTypeConverter(from, decl.dtype as FloatDType, t.name, t.shape) : null;
+        if (opts.dtype === 'Q8_0' && !q8) {
+          const d = q8Decision(t);
+          if (!d.quantize && d.why) notQuantized.push({ tensor: t.name, why: d.why });
+        }
         for (const part of t.parts) {
           if (part.dtype !== t.dtype) throw new EngineError(`${part.file}: '${part.name}' is ${part.dtype}, expected ${t.dtype} like the rest of '${t.name}'`);
-          for (const c of readChunks(part, chunk)) {
-            const o = conv ? conv.convert(c) : c;
+          for (const c of readChunks(part, q8 ? Q8Quantizer.chunkBytes(q8.from, chunk) : chunk)) {
+            const v = deq ? dequantizeChunk(c) : c;
+            const o = q8 ? q8.quantize(v) : conv ? conv.convert(v) : v;
             w.write(decl.name, o);
             bytesOut += o.length;
             done += c.length;
@@ -93,6 +116,7 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
         }
         if (w.current() === decl.name) throw new EngineError(`${plan.path}: tensor '${decl.name}' got fewer bytes than its shape needs`);
         if (conv && conv.overflow.count) overflows.push(conv.overflow);
+        if (q8) quantized.push(q8.report);
         count++;
       }
       w.close();
@@ -101,7 +125,8 @@ export function writePlans(plans: FilePlan[], opts: ConvertOptions): Omit<Conver
       throw e;
     }
   }
-  return { files: plans.map((p) => p.path), tensors: count, bytesIn: total, bytesOut, overflows };
+  const q = opts.dtype === 'Q8_0' ? { quantized, notQuantized } : {};
+  return { files: plans.map((p) => p.path), tensors: count, bytesIn: total, bytesOut, overflows, ...q };
 }
 
 function singleToDiffusers(input: string, out: string, o: ConvertOptions): { plans: FilePlan[]; report: Partial<ConvertReport>; finish: () => void } {
@@ -147,9 +172,9 @@ function sameFormat(input: string, out: string, o: ConvertOptions): { plans: Fil
     return !drop;
   };
   if (fs.statSync(input).isFile()) {
-    const r = SafetensorsReader.open(input);
-    const plan = storePlan(new FileStore(r), out, keep);
-    plan.metadata = r.metadata;
+    const w = openWeightsFile(input);
+    const plan = storePlan(w.store, out, keep);
+    plan.metadata = w.format === 'gguf' ? { format: 'pt' } : w.metadata;
     return { plans: [plan], dropped, finish: () => {} };
   }
   const comps: Component[] = isPipelineDir(input) ? Object.values(openPipeline(input, { variant: o.variant }).components)
@@ -188,6 +213,18 @@ export function convert(input: string, output: string, o: ConvertOptions = {}): 
   }
   if (isFile && to !== 'diffusers' && fs.existsSync(output) && !o.force) throw new EngineError(`${output}: exists (use --force to overwrite)`);
   if (to === 'single-file' && fs.existsSync(output) && !o.force) throw new EngineError(`${output}: exists (use --force to overwrite)`);
+  if (to === 'diffusers' && isFluxFile(input)) {
+    const f = fluxToDiffusers(input, output, { config: o.config });
+    prepareOutDir(output, o.force);
+    const r = writePlans([{ path: f.plan.file, tensors: f.plan.tensors, metadata: f.plan.metadata }], o);
+    fs.writeFileSync(path.join(output, 'config.json'), JSON.stringify(f.config, null, 2) + '\n');
+    return { ...r, ignored: [], dropped: [], configFrom: f.configFrom, notes: [] };
+  }
+  const flux = to === 'single-file' ? fluxComponent(input, o.variant) : null;
+  if (flux) {
+    const p = fluxToSingle(flux, output, o.prefixed);
+    return { ...writePlans([{ path: p.file, tensors: p.tensors, metadata: p.metadata }], o), ignored: [], dropped: [], notes: [] };
+  }
   if (to === 'diffusers') {
     const { plans, report, finish } = singleToDiffusers(input, output, o);
     const r = writePlans(plans, o);

@@ -3,11 +3,12 @@
 // for bit). Finite values too large for the target become ±inf; the converter counts
 // them and remembers where, so `convert --dtype f16` can say what it broke.
 import { EngineError } from '../errors.ts';
-import { DTYPE_BYTES, readAll, type StDType, type WeightSource } from './safetensors.ts';
+import { dequantizeQ8_0 } from '../tensor/q8_0.ts';
+import { DTYPE_BYTES, readAll, sourceNumel, type SourceDType, type WeightSource } from './safetensors.ts';
 
 export const FLOAT_DTYPES = ['F64', 'F32', 'F16', 'BF16'] as const;
 export type FloatDType = (typeof FLOAT_DTYPES)[number];
-export function isConvertible(d: StDType): d is FloatDType {
+export function isConvertible(d: SourceDType): d is FloatDType {
   return (FLOAT_DTYPES as readonly string[]).includes(d);
 }
 
@@ -160,6 +161,7 @@ export class DTypeConverter {
 /** A small tensor as Float32Array (ids, norms, tests); integer dtypes are converted by value. */
 export function toFloat32(src: WeightSource): Float32Array {
   const bytes = readAll(src);
+  if (src.dtype === 'Q8_0') return dequantizeQ8_0(bytes, sourceNumel(src));
   const n = src.byteLength / DTYPE_BYTES[src.dtype];
   const b = bytes.buffer;
   switch (src.dtype) {

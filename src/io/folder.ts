@@ -30,7 +30,12 @@ export interface Pipeline {
   tokenizers: Record<string, string>;       // name -> folder
 }
 
-export interface OpenOptions { variant?: string | null; check?: boolean }
+export interface OpenOptions {
+  variant?: string | null;
+  /** Used where a component has it, else the default choice (e.g. 'fp16' for f16 compute). */
+  preferVariant?: string | null;
+  check?: boolean;
+}
 
 function isDir(p: string): boolean {
   try { return fs.statSync(p).isDirectory(); } catch { return false; }
@@ -55,8 +60,13 @@ export function readJsonObject(file: string): Record<string, any> {
 
 /** Weight files of a component folder, grouped as { variant or '': entry file }. */
 export function listWeightFiles(dir: string): Map<string, string> {
+  return weightFileNames(fs.readdirSync(dir));
+}
+
+/** The same grouping over bare file names (also used on a hub repo's file list, src/io/hub_plan.ts). */
+export function weightFileNames(names: Iterable<string>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const f of fs.readdirSync(dir)) {
+  for (const f of names) {
     for (const b of BASES) {
       let m: RegExpMatchArray | null;
       if (f === `${b}.safetensors` || f === `${b}.safetensors.index.json`) out.set('', f);
@@ -96,7 +106,8 @@ export function openComponent(dir: string, opts: OpenOptions = {}, name = path.b
   if (want !== null) {
     if (!files.has(want)) throw new EngineError(`${dir}: no '${want}' variant weights (found: ${describeFiles(dir, files)})`);
     variant = want;
-  } else if (files.has('')) variant = '';
+  } else if (opts.preferVariant && files.has(opts.preferVariant)) variant = opts.preferVariant;
+  else if (files.has('')) variant = '';
   else if (files.size === 1) variant = [...files.keys()][0];
   else throw new EngineError(`${dir}: ${files.size ? `several weight variants (${[...files.keys()].join(', ')}); choose one with --variant` : `no safetensors weights (found: ${describeFiles(dir, files)})`}`);
   const entry = path.join(dir, files.get(variant)!);
@@ -114,7 +125,9 @@ function describeFiles(dir: string, files: Map<string, string>): string {
   return all.length ? all.join(', ') : 'nothing';
 }
 
-const WEIGHTLESS = new Set(['scheduler', 'tokenizer', 'tokenizer_2', 'tokenizer_3', 'feature_extractor', 'safety_checker', 'image_encoder']);
+/** Pipeline parts the engine never runs. */
+export const UNUSED_PARTS = new Set(['feature_extractor', 'safety_checker', 'image_encoder']);
+const WEIGHTLESS = new Set(['scheduler', 'tokenizer', 'tokenizer_2', 'tokenizer_3', ...UNUSED_PARTS]);
 
 /** Open a pipeline folder (model_index.json) and every weight-bearing component it names. */
 export function openPipeline(dir: string, opts: OpenOptions = {}): Pipeline {
@@ -128,7 +141,8 @@ export function openPipeline(dir: string, opts: OpenOptions = {}): Pipeline {
     if (key.startsWith('_') || !Array.isArray(v) || v[0] === null || v[1] === null) continue;
     const sub = path.join(dir, key);
     // A missing tokenizer only matters to generation, which reports it; weights can still load.
-    if (!isDir(sub) && key.startsWith('tokenizer')) continue;
+    // Parts the engine never runs may be missing too (a hub download leaves them out).
+    if (!isDir(sub) && (key.startsWith('tokenizer') || UNUSED_PARTS.has(key))) continue;
     if (!isDir(sub)) throw new EngineError(`${indexFile}: component '${key}' (${v[1]}) has no folder ${sub}`);
     if (key.startsWith('scheduler')) {
       p.scheduler = { dir: sub, config: readJsonObject(path.join(sub, 'scheduler_config.json')) };

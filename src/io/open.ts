@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
 import { isPipelineDir, openPipeline } from './folder.ts';
+import { resolveModelArg } from './hub.ts';
 import type { Family } from './names/checkpoint.ts';
 import { openSingleFile } from './singlefile.ts';
 import type { WeightStore } from './store.ts';
@@ -22,7 +23,7 @@ export interface ModelSource {
   ignored: string[];                      // single file: stored tensors no component uses
 }
 
-export interface OpenModelOptions { variant?: string; config?: string; preset?: string; ema?: boolean }
+export interface OpenModelOptions { variant?: string; config?: string; preset?: string; ema?: boolean; dtype?: 'f32' | 'f16' }
 
 function tokenizerDirs(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -30,12 +31,14 @@ function tokenizerDirs(dir: string): Record<string, string> {
   return out;
 }
 
-export function openModel(p: string, opts: OpenModelOptions = {}): ModelSource {
+export function openModel(model: string, opts: OpenModelOptions = {}): ModelSource {
+  // A model id (ORG/NAME[@REV]) that is not a local path opens from the hub cache.
+  const { path: p, preferVariant } = resolveModelArg(model, opts);
   if (!fs.existsSync(p)) throw new EngineError(`${p}: no such file or folder`);
   if (fs.statSync(p).isDirectory()) {
     if (!isPipelineDir(p)) throw new EngineError(`${p}: not a diffusers pipeline folder (no model_index.json)`);
     if (opts.config || opts.preset) throw new EngineError(`${p}: --config/--preset apply to single-file checkpoints, this is a diffusers folder`);
-    const pl = openPipeline(p, { variant: opts.variant });
+    const pl = openPipeline(p, { variant: opts.variant, preferVariant });
     let family: Family | null = null;
     try { family = diffusersFamily(pl.className, pl.components); } catch { family = null; }
     return {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { EngineError } from '../errors.ts';
+import { Q8_0_BLOCK_BYTES } from '../tensor/q8_0.ts';
 import { DTYPE_BYTES, checkHeaderLength, numelOf, parseHeader, type StDType } from './header.ts';
 
 export { DTYPE_BYTES, type StDType } from './header.ts';
@@ -14,16 +15,39 @@ export { DTYPE_BYTES, type StDType } from './header.ts';
 // safetensors is little-endian and we hand bytes straight to typed arrays.
 if (os.endianness() !== 'LE') throw new Error('nasa-engine: big-endian hosts are not supported');
 
+/**
+ * Element type of a weight on disk: a safetensors dtype, or Q8_0 (GGML block_q8_0, see
+ * src/tensor/q8_0.ts; shape is then the logical [..., K] and bytes are K/32*34 per row).
+ */
+export type SourceDType = StDType | 'Q8_0';
+
 /** One tensor's bytes: a region of a file (possibly a slice or reshaped view of a stored tensor). */
 export interface WeightSource {
   name: string;          // full name as the model asked for it (for errors)
   file: string;          // path, for errors
-  dtype: StDType;
+  dtype: SourceDType;
   shape: number[];
   byteOffset: number;    // absolute offset in file
   byteLength: number;
   stored?: string;       // name of the tensor in the file when it differs from `name`
   data?: Uint8Array;     // bytes already in memory (small derived tensors, e.g. a transpose); file is then only for errors
+  /** The bytes are these regions of `file` one after the other (e.g. halves swapped); byteLength is their sum, byteOffset the first's. */
+  segments?: { byteOffset: number; byteLength: number }[];
+}
+
+/** Bytes of the smallest readable unit: one element, or one 32-value block for Q8_0. */
+export function unitBytes(d: SourceDType): number {
+  return d === 'Q8_0' ? Q8_0_BLOCK_BYTES : DTYPE_BYTES[d];
+}
+
+/** Bytes of `n` values of dtype `d` (n a multiple of 32 for Q8_0). */
+export function bytesFor(d: SourceDType, n: number): number {
+  return d === 'Q8_0' ? (n / 32) * Q8_0_BLOCK_BYTES : n * DTYPE_BYTES[d];
+}
+
+/** Element count of a source's logical shape. */
+export function sourceNumel(s: { shape: readonly number[] }): number {
+  return s.shape.reduce((a, b) => a * b, 1);
 }
 
 export const DEFAULT_CHUNK_BYTES = 8 << 20;
@@ -45,37 +69,52 @@ function checkReadable(src: WeightSource): void {
  */
 export function* readChunks(src: WeightSource, maxChunkBytes = DEFAULT_CHUNK_BYTES): Generator<Uint8Array> {
   checkReadable(src);
-  const elem = DTYPE_BYTES[src.dtype];
+  const elem = unitBytes(src.dtype);
   const chunk = Math.max(elem, maxChunkBytes - (maxChunkBytes % elem));
   if (src.data) {
     for (let o = 0; o < src.byteLength; o += chunk) yield src.data.subarray(o, Math.min(o + chunk, src.byteLength));
     return;
   }
-  if (src.byteLength === 0) return;
-  const buf = new Uint8Array(Math.min(chunk, src.byteLength));
+  const regions = src.segments ?? [{ byteOffset: src.byteOffset, byteLength: src.byteLength }];
+  const total = regions.reduce((a, r) => a + r.byteLength, 0);
+  if (total === 0) return;
+  const buf = new Uint8Array(Math.min(chunk, total));
   const fd = openOrFail(src.file, 'r');
   try {
-    let done = 0;
-    while (done < src.byteLength) {
-      const want = Math.min(buf.length, src.byteLength - done);
-      let got = 0;
-      while (got < want) {
-        const n = fs.readSync(fd, buf, got, want - got, src.byteOffset + done + got);
-        if (n === 0) throw new EngineError(`${src.file}: tensor '${src.name}' ends past the end of the file (file shrank since it was opened?)`);
-        got += n;
+    for (const r of regions) {
+      let done = 0;
+      while (done < r.byteLength) {
+        const want = Math.min(buf.length, r.byteLength - done);
+        let got = 0;
+        while (got < want) {
+          const n = fs.readSync(fd, buf, got, want - got, r.byteOffset + done + got);
+          if (n === 0) throw new EngineError(`${src.file}: tensor '${src.name}' ends past the end of the file (file shrank since it was opened?)`);
+          got += n;
+        }
+        done += want;
+        yield want === buf.length ? buf : buf.subarray(0, want);
       }
-      done += want;
-      yield want === buf.length ? buf : buf.subarray(0, want);
     }
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** Identity of a source's bytes on disk (file, regions, dtype, shape). */
+export function sourceKey(src: WeightSource): string {
+  const at = src.segments ? src.segments.map((r) => `${r.byteOffset}+${r.byteLength}`).join(',') : `${src.byteOffset}+${src.byteLength}`;
+  return `${src.file}@${at}:${src.dtype}:${src.shape.join('x')}`;
+}
+
+/** Total bytes of a source (all its segments). */
+export function sourceBytes(src: WeightSource): number {
+  return src.segments ? src.segments.reduce((a, r) => a + r.byteLength, 0) : src.byteLength;
+}
+
 /** Whole tensor in a fresh buffer: for small tensors only (ids, tests, derived views). */
 export function readAll(src: WeightSource): Uint8Array {
   checkReadable(src);
-  const out = new Uint8Array(src.byteLength);
+  const out = new Uint8Array(sourceBytes(src));
   let o = 0;
   for (const c of readChunks(src)) {
     out.set(c, o);
@@ -140,6 +179,7 @@ export class SafetensorsReader {
       for (const e of [...h.entries].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
         byName.set(e.name, { name: e.name, file: path, dtype: e.dtype, shape: e.shape, byteOffset: h.dataStart + e.begin, byteLength: e.end - e.begin });
       }
+      applyQ8Metadata(path, h.metadata, byName);
       return new SafetensorsReader(path, h.metadata, size, byName);
     } finally {
       fs.closeSync(fd);
@@ -168,7 +208,41 @@ function readExactly(fd: number, buf: Buffer, pos: number, path: string): void {
   }
 }
 
-export interface TensorDecl { name: string; dtype: StDType; shape: number[] }
+export interface TensorDecl { name: string; dtype: SourceDType; shape: number[] }
+
+/**
+ * Metadata key listing the q8_0 tensors of a file: JSON {name: logical shape}. Each is
+ * stored as dtype U8 with shape [..., K/32*34] (its rows of 34-byte GGML blocks); see
+ * docs/weights.md.
+ */
+export const META_Q8_0 = 'nasa_engine.q8_0';
+
+/** The safetensors dtype and shape a tensor is stored with (Q8_0: U8 rows of blocks). */
+export function storedAs(t: { name: string; dtype: SourceDType; shape: number[] }, where: string): { dtype: StDType; shape: number[] } {
+  if (t.dtype !== 'Q8_0') return { dtype: t.dtype, shape: t.shape };
+  const K = t.shape[t.shape.length - 1];
+  if (!t.shape.length || K % 32) throw new EngineError(`${where}: q8_0 tensor '${t.name}' has shape [${t.shape.join(', ')}]; its rows of ${K} values are not whole 32-value blocks`);
+  return { dtype: 'U8', shape: [...t.shape.slice(0, -1), (K / 32) * Q8_0_BLOCK_BYTES] };
+}
+
+/** Reads the q8_0 list of a file's metadata and turns those U8 tensors into Q8_0 sources. */
+function applyQ8Metadata(path: string, metadata: Record<string, string>, byName: Map<string, WeightSource>): void {
+  const raw = metadata[META_Q8_0];
+  if (raw === undefined) return;
+  let list: unknown;
+  try { list = JSON.parse(raw); } catch { list = null; }
+  if (list === null || typeof list !== 'object' || Array.isArray(list)) throw new EngineError(`${path}: __metadata__['${META_Q8_0}'] must be a JSON object {tensor: logical shape}`);
+  for (const [name, shape] of Object.entries(list as Record<string, unknown>)) {
+    const s = byName.get(name);
+    if (!s) throw new EngineError(`${path}: __metadata__['${META_Q8_0}'] names tensor '${name}', which the file does not have`);
+    if (!Array.isArray(shape) || !shape.length || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) throw new EngineError(`${path}: q8_0 tensor '${name}': logical shape ${JSON.stringify(shape)} is not a list of positive integers`);
+    const want = storedAs({ name, dtype: 'Q8_0', shape: shape as number[] }, path);
+    if (s.dtype !== 'U8' || want.shape.join() !== s.shape.join()) {
+      throw new EngineError(`${path}: q8_0 tensor '${name}' of logical shape [${shape.join(', ')}] must be stored as U8 [${want.shape.join(', ')}], found ${s.dtype} [${s.shape.join(', ')}]`);
+    }
+    byName.set(name, { ...s, dtype: 'Q8_0', shape: [...(shape as number[])] });
+  }
+}
 
 // The reference library's Dtype enum order (increasing alignment); files list tensors in
 // descending order of it, then by name.
@@ -206,17 +280,24 @@ export class SafetensorsWriter {
       seen.add(t.name);
       if (t.name === '__metadata__') throw new EngineError(`${path}: '__metadata__' is not a valid tensor name`);
     }
-    this.order = [...tensors].sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || byteCompare(a.name, b.name));
+    const stored = new Map(tensors.map((t) => [t.name, storedAs(t, path)]));
+    this.order = [...tensors].sort((a, b) => DTYPE_RANK[stored.get(b.name)!.dtype] - DTYPE_RANK[stored.get(a.name)!.dtype] || byteCompare(a.name, b.name));
     this.sizes = new Map();
     const header: Record<string, unknown> = {};
+    const q8: Record<string, number[]> = {};
     let off = 0;
     for (const t of this.order) {
-      const bytes = numelOf(t.shape, `${path}: tensor '${t.name}'`) * DTYPE_BYTES[t.dtype];
+      const st = stored.get(t.name)!;
+      const bytes = numelOf(st.shape, `${path}: tensor '${t.name}'`) * DTYPE_BYTES[st.dtype];
       this.sizes.set(t.name, bytes);
-      header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+      header[t.name] = { dtype: st.dtype, shape: st.shape, data_offsets: [off, off + bytes] };
+      if (t.dtype === 'Q8_0') q8[t.name] = t.shape;
       off += bytes;
     }
-    if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+    const meta = { ...(metadata ?? {}) };
+    delete meta[META_Q8_0];
+    if (Object.keys(q8).length) meta[META_Q8_0] = JSON.stringify(q8);
+    if (Object.keys(meta).length) header.__metadata__ = meta;
     let json = Buffer.from(JSON.stringify(header), 'utf8');
     const pad = (8 - ((8 + json.length) % 8)) % 8;
     if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);

@@ -16,10 +16,18 @@ export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** All tensors of one safetensors file. */
+/** What a file reader offers (SafetensorsReader, GgufReader). */
+export interface TensorFileReader {
+  readonly path: string;
+  has(name: string): boolean;
+  source(name: string): WeightSource;
+  names(): string[];
+}
+
+/** All tensors of one weights file (a path opens it as safetensors). */
 export class FileStore implements WeightStore {
-  readonly reader: SafetensorsReader;
-  constructor(pathOrReader: string | SafetensorsReader) {
+  readonly reader: TensorFileReader;
+  constructor(pathOrReader: string | TensorFileReader) {
     this.reader = typeof pathOrReader === 'string' ? SafetensorsReader.open(pathOrReader) : pathOrReader;
   }
   has(name: string): boolean { return this.reader.has(name); }

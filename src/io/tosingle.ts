@@ -7,11 +7,11 @@ import { META_TEXT_LAYERS } from './derive.ts';
 import { isClipBuffer } from './names/clip.ts';
 import { componentSpecs, type Family } from './names/checkpoint.ts';
 import type { Mapped } from './names/prefix.ts';
-import { DTYPE_BYTES, type StDType, type WeightSource } from './safetensors.ts';
+import { DTYPE_BYTES, type SourceDType, type WeightSource } from './safetensors.ts';
 import { fmtShape, type WeightStore } from './store.ts';
 import { memorySource, transposed, unsqueezeConv1x1 } from './views.ts';
 
-export interface OutTensor { name: string; dtype: StDType; shape: number[]; parts: WeightSource[] }
+export interface OutTensor { name: string; dtype: SourceDType; shape: number[]; parts: WeightSource[] }
 
 export interface DiffusersModel {
   family: Family;
@@ -27,7 +27,7 @@ export function diffusersFamily(className: string, components: Record<string, { 
   return te.hidden_act === 'quick_gelu' ? 'sd1' : 'sd2';
 }
 
-function identity(d: number, dtype: StDType, name: string): WeightSource {
+function identity(d: number, dtype: SourceDType, name: string): WeightSource {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') dtype = 'F32';
   const e = DTYPE_BYTES[dtype];
   const data = new Uint8Array(d * d * e);

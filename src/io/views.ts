@@ -18,6 +18,32 @@ export function rowBlock(s: WeightSource, part: number, parts: number): WeightSo
   return out;
 }
 
+/** Rows [start, start + rows) of a tensor (dim 0); q8_0 rows are whole blocks, so they split too. */
+export function rowRange(s: WeightSource, start: number, rows: number): WeightSource {
+  const n = s.shape[0];
+  if (!s.shape.length || start < 0 || rows < 0 || start + rows > n || s.segments) throw new EngineError(`${where(s)} has shape ${fmtShape(s.shape)}; cannot take rows [${start}, ${start + rows})`);
+  if (s.dtype === 'Q8_0' && s.shape.length < 2) throw new EngineError(`${where(s)} is a 1-D q8_0 tensor; its blocks cannot be split`);
+  const rowBytes = s.byteLength / n;
+  const out: WeightSource = { ...s, shape: [rows, ...s.shape.slice(1)], byteOffset: s.byteOffset + start * rowBytes, byteLength: rows * rowBytes };
+  if (s.data) out.data = s.data.subarray(start * rowBytes, (start + rows) * rowBytes);
+  return out;
+}
+
+/** Tensors of one file joined along dim 0 without copying (their regions read in order). */
+export function joinRows(name: string, parts: WeightSource[]): WeightSource {
+  const [p0] = parts;
+  for (const p of parts) {
+    if (p.file !== p0.file || p.dtype !== p0.dtype || p.data || p.segments || p.shape.slice(1).join() !== p0.shape.slice(1).join()) {
+      throw new EngineError(`${where(p)} ${p.dtype} ${fmtShape(p.shape)} cannot be joined with ${where(p0)} ${p0.dtype} ${fmtShape(p0.shape)} into '${name}'`);
+    }
+  }
+  const rows = parts.reduce((a, p) => a + p.shape[0], 0);
+  return {
+    ...p0, name, shape: [rows, ...p0.shape.slice(1)], byteLength: parts.reduce((a, p) => a + p.byteLength, 0),
+    segments: parts.map((p) => ({ byteOffset: p.byteOffset, byteLength: p.byteLength })),
+  };
+}
+
 /** (C, C, 1, 1) conv weight seen as (C, C) linear; a 2-D weight is already linear. */
 export function squeezeConv1x1(s: WeightSource): WeightSource {
   if (s.shape.length === 2) return s;
@@ -33,6 +59,7 @@ export function unsqueezeConv1x1(s: WeightSource): WeightSource {
 /** 2-D transpose, materialised (only for small tensors). */
 export function transposed(s: WeightSource): WeightSource {
   if (s.shape.length !== 2) throw new EngineError(`${where(s)} has shape ${fmtShape(s.shape)}, expected a matrix to transpose`);
+  if (s.dtype === 'Q8_0') throw new EngineError(`${where(s)} is q8_0, whose blocks run along rows; it cannot be transposed`);
   const [r, c] = s.shape;
   const e = DTYPE_BYTES[s.dtype];
   const src = readAll(s);

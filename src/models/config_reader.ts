@@ -1,5 +1,8 @@
-// Reads config.json keys with their upstream defaults; a value of the wrong kind or one the
-// engine does not implement fails naming the file and the key.
+// Reads config.json / scheduler_config.json keys with their upstream defaults; a value of the
+// wrong kind or one the engine does not implement fails naming the file and the key. A null
+// value means the default where null is not itself a choice (diffusers writes None as null).
+// The one reader for model configs (configs.ts, pixart_configs.ts) and scheduler configs
+// (src/pipeline/schedulers, as ConfigReader).
 import { EngineError } from '../errors.ts';
 
 export class Reader {
@@ -8,9 +11,9 @@ export class Reader {
   private bad(key: string, want: string): never {
     throw new EngineError(`${this.file}: "${key}" must be ${want}, got ${JSON.stringify(this.cfg[key])}`);
   }
-  int(key: string, dflt?: number): number {
+  int(key: string, dflt?: number, min = 0): number {
     const v = this.cfg[key] ?? dflt;
-    if (!Number.isSafeInteger(v) || v < 0) this.bad(key, 'a non-negative integer');
+    if (!Number.isSafeInteger(v) || v < min) this.bad(key, min === 0 ? 'a non-negative integer' : `an integer >= ${min}`);
     return v;
   }
   /** Like int, but 0 is rejected too (sizes that must exist). */
@@ -28,6 +31,17 @@ export class Reader {
     const v = this.cfg[key];
     return v === undefined || v === null ? null : this.num(key);
   }
+  /** A number, or undefined where the key is absent or null. */
+  optNum(key: string): number | undefined {
+    return this.numOrNull(key) ?? undefined;
+  }
+  /** A list of numbers, or undefined where the key is absent or null. */
+  numArray(key: string): number[] | undefined {
+    const v = this.cfg[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) this.bad(key, 'a list of numbers or null');
+    return v;
+  }
   bool(key: string, dflt: boolean): boolean {
     const v = this.cfg[key] ?? dflt;
     if (typeof v !== 'boolean') this.bad(key, 'true or false');
@@ -38,7 +52,8 @@ export class Reader {
   }
   /** The key must hold one of `allowed` (undefined counts as `dflt`). */
   oneOf<T>(key: string, dflt: T, allowed: readonly T[]): T {
-    const v = this.cfg[key] === undefined ? dflt : this.cfg[key];
+    const raw = this.cfg[key];
+    const v = raw === undefined || (raw === null && !allowed.includes(null as T)) ? dflt : raw;
     if (!allowed.includes(v)) {
       throw new EngineError(`${this.file}: "${key}" = ${JSON.stringify(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
     }
@@ -66,13 +81,17 @@ export class Reader {
     if (!Number.isSafeInteger(v) || v <= 0) this.bad(key, 'a positive integer or a list of them');
     return new Array(n).fill(v);
   }
-  /** Keys the engine does not implement must hold their "off" value. */
-  off(key: string, offValues: unknown[]): void {
+  /** Keys the engine does not implement must hold their "off" value; `why` replaces "only <off values>". */
+  off(key: string, offValues: unknown[], why?: string): void {
     const v = this.cfg[key];
     const isOff = (x: unknown) => offValues.some((o) => o === x);
     // Some configs give a per-block list of the same flag.
     if (v !== undefined && !(Array.isArray(v) ? v.every(isOff) : isOff(v))) {
-      throw new EngineError(`${this.file}: "${key}" = ${JSON.stringify(v)} is not supported (only ${offValues.map((o) => JSON.stringify(o)).join(' or ')})`);
+      throw new EngineError(`${this.file}: "${key}" = ${JSON.stringify(v)} is not supported (${why ?? `only ${offValues.map((o) => JSON.stringify(o)).join(' or ')}`})`);
     }
+  }
+  /** A setting the engine does not implement must keep its default (null counts as the default). */
+  unsupported(key: string, dflt: unknown, why: string): void {
+    this.off(key, [dflt, null], why);
   }
 }

@@ -24,10 +24,10 @@ export class Linear {
     this.bias = bias ? ws.get('bias', [outFeatures]) : null;
   }
 
-  // x [..., in] -> [..., out]
+  // x [..., in] -> [..., out]; a q8_0 weight stays in blocks (matmul dequantizes on load)
   forward(x: Node): Node {
     const g = x.graph;
-    return linear(x, g.weight(this.weight), w(g, this.bias));
+    return linear(x, g.weight(this.weight, this.weight.dtype === 'Q8_0' ? 'q8_0' : g.dtype), w(g, this.bias));
   }
 }
 

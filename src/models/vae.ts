@@ -1,6 +1,6 @@
 // AutoencoderKL: the SD / SDXL image <-> latent autoencoder (encoder -> quant_conv ->
-// (mean, logvar); post_quant_conv -> decoder), with scaling_factor / shift_factor mapping
-// between its latents and the UNet's. Follows diffusers v0.31.0
+// (mean, logvar); post_quant_conv -> decoder); the scaling between its latents and the
+// UNet's is src/models/latents.ts. Follows diffusers v0.31.0
 //   src/diffusers/models/autoencoders/autoencoder_kl.py (AutoencoderKL)
 //   src/diffusers/models/autoencoders/vae.py (Encoder, Decoder)
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/models/autoencoders/vae.py
@@ -9,7 +9,7 @@
 // redo just the stage that overflowed in f32 (see src/models/api/vae.ts).
 import type { Node } from '../graph/graph.ts';
 import type { WeightScope } from '../io/store.ts';
-import { scale, slice } from '../ops/index.ts';
+import { slice } from '../ops/index.ts';
 import type { VaeConfig } from './configs.ts';
 import { Conv2d, GroupNorm, tap, tapping } from './nn.ts';
 import { DownEncoderBlock2D, UNetMidBlock2D, UpDecoderBlock2D, type VaeBlockOptions } from './unet_blocks.ts';
@@ -124,17 +124,5 @@ export class AutoencoderKL {
   // z [B, latent, h, w] (unscaled) -> image [B, out_channels, h*f, w*f], roughly [-1, 1]
   decode(z: Node): Node {
     return this.decodeStages().reduce((h, s) => s.forward(h), z);
-  }
-
-  /** UNet latent -> decoder input: latent / scaling_factor + shift_factor. */
-  fromUnetLatent(latent: Node): Node {
-    const c = this.config;
-    return scale(latent, 1 / c.scaling_factor, c.shift_factor ?? 0);
-  }
-
-  /** Encoder latent (e.g. the mean) -> UNet latent: (z - shift_factor) * scaling_factor. */
-  toUnetLatent(z: Node): Node {
-    const c = this.config;
-    return scale(z, c.scaling_factor, -(c.shift_factor ?? 0) * c.scaling_factor);
   }
 }

@@ -1,17 +1,17 @@
 // attention (kernels/attention.wgsl): multi-head scaled dot-product attention on packed
 // heads, flash style (online softmax, no score matrix), optional causal and additive mask.
 //
-// Variants (per adapter; forced with the `variant` option or ENGINE_FORCE_VARIANT=attention=reg|tiled):
+// Variants (chosen by src/ops/variant.ts; forced with the `variant` option or ENGINE_FORCE_VARIANT=attention=reg|tiled):
 //   reg    one query per invocation reading keys directly, barrier-free: CPU adapters.
 //   tiled  keys/values staged in workgroup memory per block of BK keys: real GPUs.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { MAX_GRID } from '../gpu/device.ts';
-import { pickVariant } from './variant.ts';
+import { MAX_GRID } from '../gpu/facts.ts';
+import { VARIANTS, variantFor, type AttentionVariant } from './variant.ts';
 import { defineOp, f32, u32, type EncodeContext, type KernelCall } from './registry.ts';
 
-export const ATTENTION_VARIANTS = ['reg', 'tiled'] as const;
-export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
+export const ATTENTION_VARIANTS = VARIANTS.attention;
+export type { AttentionVariant };
 
 export interface AttentionOptions {
   heads: number;
@@ -93,7 +93,7 @@ defineOp({
     const [q, k, v, mask] = n.inputs;
     const H = n.attrs.heads as number;
     const [B, Nq] = q.shape, Nk = k.dim(1), D = q.dim(2) / H, Dv = v.dim(2) / H;
-    const variant = pickVariant<AttentionVariant>('attention', ATTENTION_VARIANTS, n.attrs.variant, 'reg', 'tiled', ctx);
+    const variant = variantFor('attention', ctx, n.attrs.variant);
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const tiled = variant === 'tiled';
     const defines: Record<string, boolean | number> = {

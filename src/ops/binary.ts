@@ -1,6 +1,6 @@
 // add / sub / mul / div with numpy broadcasting (kernels/binary.wgsl).
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
 import { defineOp, u32, type Param } from './registry.ts';
 import type { BinaryKind } from '../ref/binary.ts';

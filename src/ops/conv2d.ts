@@ -1,20 +1,19 @@
 // conv2d(x [B, Cin, H, W], w [Cout, Cin, kh, kw], b [Cout] | null, { stride, padding }) in
 // PyTorch's NCHW / OIHW layout. Two variants of kernels/conv2d.wgsl, picked per adapter
-// (ctx.isSoftware) unless forced (attrs.variant / ENGINE_FORCE_VARIANT, see src/ops/variant.ts):
+// by src/ops/variant.ts unless forced (the `variant` option / ENGINE_FORCE_VARIANT=conv2d=...):
 //   direct  barrier-free register tiles; >10x faster than gemm on lavapipe (measured).
 //   gemm    workgroup-shared implicit GEMM (64x64 tiles) for real GPUs.
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
-import { MAX_GRID } from '../gpu/device.ts';
-import { pickVariant } from './variant.ts';
+import { MAX_GRID } from '../gpu/facts.ts';
+import { checkVariant, variantFor, type Conv2dVariant } from './variant.ts';
 import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
 
 export type Pair = number | [number, number];
 /** Padding: all sides, [h, w], or [top, bottom, left, right] (e.g. the VAE encoder's F.pad(0, 1, 0, 1)). */
 export type Padding = Pair | [number, number, number, number];
 export interface Conv2dOptions { stride?: Pair; padding?: Padding; variant?: Conv2dVariant }
-export type Conv2dVariant = 'direct' | 'gemm';
-export const conv2dVariants: Conv2dVariant[] = ['direct', 'gemm'];
+export type { Conv2dVariant };
 
 function ints(v: number | number[], n: number[], what: string): number[] {
   const r = typeof v === 'number' ? new Array(n[0]).fill(v) : v;
@@ -38,14 +37,9 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
   if (b && (b.rank !== 1 || b.shape[0] !== cout)) badShapes('conv2d', `bias must be [${cout}]`, ...ins);
   const ho = Math.floor((H + pt + pb - kh) / sh) + 1, wo = Math.floor((W + pl + pr - kw) / sw) + 1;
   if (kh < 1 || kw < 1 || ho < 1 || wo < 1) badShapes('conv2d', `kernel ${kh}x${kw} with padding [${pt}, ${pb}, ${pl}, ${pr}] does not fit the input`, ...ins);
-  if (opts.variant && !conv2dVariants.includes(opts.variant)) throw new EngineError(`conv2d: unknown variant '${opts.variant}' (have ${conv2dVariants.join(', ')})`);
+  checkVariant('conv2d', opts.variant, 'conv2d');
   return x.graph.add('conv2d', ins, [B, cout, ho, wo], x.dtype, { sh, sw, ph: pt, pw: pl, pb, pr, variant: opts.variant });
 }
-
-/**
- * Variant override for tests and benchmarks: attrs.variant, else ENGINE_FORCE_VARIANT, a
- * comma list of `op=variant` (or bare variant names, applied where the op has one).
- */
 
 const GEMM_TILE = 64;
 
@@ -88,8 +82,7 @@ function encode(n: Node, variant: Conv2dVariant): KernelCall {
 defineOp({
   name: 'conv2d',
   encode(n, ctx: EncodeContext) {
-    const v = pickVariant<Conv2dVariant>('conv2d', conv2dVariants, n.attrs.variant, 'direct', 'gemm', ctx);
-    return [encode(n, v)];
+    return [encode(n, variantFor('conv2d', ctx, n.attrs.variant))];
   },
   async ref(n, [x, w, b]) {
     const { conv2d: ref } = await import('../ref/conv2d.ts');

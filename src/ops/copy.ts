@@ -2,7 +2,7 @@
 // reshape (a free view of the same storage).
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { numel, shapeStr, stridesOf } from '../tensor/dtype.ts';
 import { mergeDims } from './broadcast.ts';
 import { defineOp, u32, type KernelCall } from './registry.ts';

@@ -3,7 +3,7 @@
 //   gatherRows(x [B, N, D], idx [B] i32) -> [B, D], row idx[b] of batch b (e.g. CLIP's pooled EOS)
 // Out-of-range indices give zero rows.
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, u32 } from './registry.ts';
 
 const WG = 256;

@@ -1,6 +1,6 @@
 // geglu(x [..., 2F]) -> [..., F]: first half times exact GELU of the second half (kernels/geglu.wgsl).
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, u32 } from './registry.ts';
 
 const WG = 256;

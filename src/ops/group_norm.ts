@@ -7,10 +7,11 @@
 //           (e.g. 32 groups x 10 channels x 64x64).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d, MAX_GRID } from '../gpu/device.ts';
-import { defineOp, f32, u32, type EncodeContext, type KernelCall } from './registry.ts';
+import { grid1d, MAX_GRID } from '../gpu/facts.ts';
+import { defineOp, f32, u32, type KernelCall } from './registry.ts';
+import { checkVariant, variantFor, type GroupNormVariant, type GroupNormWork } from './variant.ts';
 
-export type GroupNormVariant = 'fused' | 'split';
+export type { GroupNormVariant };
 export interface GroupNormOptions { silu?: boolean; variant?: GroupNormVariant }
 
 const WG = 256;
@@ -28,18 +29,16 @@ export function groupNorm(x: Node, groups: number, weight: Node, bias: Node, eps
     if (v.rank !== 1 || v.dim(0) !== c) badShapes(op, `${what} must be [${c}] (the channels of the input)`, x, v);
   }
   if (!(eps >= 0)) throw new EngineError(`${x.graph.label(op)}: eps must be >= 0 (got ${eps})`);
+  checkVariant(op, opts.variant, x.graph.label(op));
   return x.graph.add(op, [x, weight, bias], x.shape, x.dtype, { groups, eps, silu: !!opts.silu, variant: opts.variant });
 }
 
-function chooseVariant(forced: GroupNormVariant | undefined, bg: number, lu: number, ctx: EncodeContext): GroupNormVariant {
-  if (forced) return forced;
-  // Fused runs B*G workgroups, each streaming its span twice with one load in flight per thread:
-  // on a GPU that is latency-bound unless there are many groups, so big spans with few groups
-  // go split (reasoned, not yet measured on a GPU: see bench/group_norm.bench.ts). A CPU adapter
-  // is filled by as many workgroups as it has cores (lavapipe, 1x320x64x64 f32, 32 groups:
-  // fused 2.7 ms, split 7.5 ms).
-  if (ctx.isSoftware) return bg < 2 && lu >= 4096 ? 'split' : 'fused';
-  return bg < 512 && lu >= 2048 ? 'split' : 'fused';
+/** The work shape the variant policy weighs: [B, C, ...spatial] with `groups` groups. */
+export function groupNormWork(shape: readonly number[], groups: number): GroupNormWork & { vec4: boolean; su: number } {
+  const [B, C] = shape;
+  const S = shape.reduce((a, b) => a * b, 1) / Math.max(1, B * C);
+  const vec4 = S % 4 === 0, su = vec4 ? S / 4 : S;
+  return { bg: B * groups, lu: (C / groups) * su, vec4, su };
 }
 
 defineOp({
@@ -48,9 +47,8 @@ defineOp({
     const [x, w, b] = n.inputs;
     const [B, C] = n.shape, G = n.attrs.groups as number;
     const S = n.numel / Math.max(1, B * C), cg = C / G;
-    const vec4 = S % 4 === 0;
-    const su = vec4 ? S / 4 : S, lu = cg * su, bg = B * G;
-    const variant = chooseVariant(n.attrs.variant, bg, lu, ctx);
+    const work = groupNormWork(n.shape, G), { vec4, su, lu, bg } = work;
+    const variant = variantFor('group_norm', ctx, n.attrs.variant, work);
     const parts = variant === 'split' ? Math.max(1, Math.min(MAX_PARTS, lu, Math.ceil(lu / UNITS_PER_PART))) : 1;
     const params = [u32(bg), u32(G), u32(C), u32(cg), u32(su), u32(lu), u32(parts), u32(B * C * su),
       f32(n.attrs.eps), f32(cg * S), u32(0), u32(0)];

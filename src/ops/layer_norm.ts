@@ -2,11 +2,9 @@
 // Variants as softmax: 'wg' (workgroup per row) and 'row' (invocation per row, software).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
-import { defineOp, f32, u32, type Operand } from './registry.ts';
-import { rowVariant, type RowVariant } from './softmax.ts';
-
-const WG = 256, ROW_WG = 64;
+import { defineOp, f32, u32 } from './registry.ts';
+import { rowWiseCall } from './softmax.ts';
+import { checkVariant, type RowVariant } from './variant.ts';
 
 /** Checks a per-feature vector (weight/bias of a norm over the last dim). */
 export function checkFeatureVec(op: string, x: Node, v: Node | null, what: string): void {
@@ -21,6 +19,7 @@ export function layerNorm(x: Node, weight: Node | null, bias: Node | null, eps: 
   if (!(eps >= 0)) throw new EngineError(`${x.graph.label('layer_norm')}: eps must be >= 0 (got ${eps})`);
   checkFeatureVec('layer_norm', x, weight, 'weight');
   checkFeatureVec('layer_norm', x, bias, 'bias');
+  checkVariant('layer_norm', opts.variant, x.graph.label('layer_norm'));
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return x.graph.add('layer_norm', inputs, x.shape, x.dtype, { eps, hasW: !!weight, hasB: !!bias, variant: opts.variant });
 }
@@ -29,14 +28,7 @@ defineOp({
   name: 'layer_norm',
   encode(n, ctx) {
     const len = n.dim(-1), rows = n.numel / len;
-    const row = rowVariant(n.attrs.variant, ctx) === 'row';
-    const defines: Record<string, boolean | number> = { HAS_W: n.attrs.hasW, HAS_B: n.attrs.hasB, ...(row ? { ROW: true } : { WG }) };
-    return [{
-      kernel: { name: 'layer_norm', defines, constants: row ? { WG: ROW_WG } : undefined },
-      buffers: [...n.inputs, n] as Operand[],
-      params: [u32(rows), u32(len), f32(n.attrs.eps), u32(0)],
-      grid: grid1d(row ? Math.ceil(rows / ROW_WG) : rows),
-    }];
+    return [rowWiseCall('layer_norm', n, ctx, rows, { HAS_W: n.attrs.hasW, HAS_B: n.attrs.hasB }, [...n.inputs, n], [u32(rows), u32(len), f32(n.attrs.eps), u32(0)])];
   },
   async ref(n, ins) {
     const { layerNorm } = await import('../ref/layer_norm.ts');

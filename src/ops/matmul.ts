@@ -1,19 +1,21 @@
 // matmul (batched, broadcast batch dims, optional transposed B) and linear (PyTorch
 // Linear: x · w^T + bias) on kernels/matmul.wgsl.
 //
-// Variants (chosen per adapter in encode, forced with the `variant` option or the env
-// ENGINE_FORCE_VARIANT=matmul=reg|shared, see src/ops/variant.ts):
+// Variants (chosen by src/ops/variant.ts; forced with the `variant` option or
+// ENGINE_FORCE_VARIANT=matmul=reg|shared):
 //   reg     barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
 //   shared  64x64 workgroup tiles through workgroup memory: real GPUs.
+// linear also takes a q8_0 weight (GGML block_q8_0, src/tensor/q8_0.ts): either variant
+// then dequantizes the blocks as it loads them (Q8 in kernels/matmul.wgsl).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { MAX_GRID } from '../gpu/device.ts';
+import { MAX_GRID } from '../gpu/facts.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
-import { pickVariant } from './variant.ts';
+import { VARIANTS, variantFor, type MatmulVariant } from './variant.ts';
 import { defineOp, u32, type KernelCall } from './registry.ts';
 
-export const MATMUL_VARIANTS = ['reg', 'shared'] as const;
-export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+export const MATMUL_VARIANTS = VARIANTS.matmul;
+export type { MatmulVariant };
 
 export interface MatmulOptions {
   /** b is stored [..., N, K] (computes a · b^T). */
@@ -43,8 +45,11 @@ export function linear(x: Node, w: Node, bias: Node | null, opts: { variant?: Ma
 function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOptions): Node {
   const xs = [a, b, ...(bias ? [bias] : [])];
   if (a.rank < 2 || b.rank < 2) badShapes(op, 'operands need rank >= 2', ...xs);
-  if (xs.some((t) => t.dtype !== a.dtype) || (a.dtype !== 'f32' && a.dtype !== 'f16')) badShapes(op, 'operands must share one float dtype', ...xs);
   const transB = !!opts.transB;
+  const q8 = b.dtype === 'q8_0';
+  if (xs.some((t) => t.dtype !== a.dtype && !(t === b && q8)) || (a.dtype !== 'f32' && a.dtype !== 'f16')) badShapes(op, 'operands must share one float dtype', ...xs);
+  if (q8 && (op !== 'linear' || b.rank !== 2)) badShapes(op, 'a q8_0 operand must be the [N, K] weight of a linear', ...xs);
+  if (q8 && b.dim(-1) % 32) badShapes(op, `q8_0 weight rows of ${b.dim(-1)} values are not whole 32-value blocks`, ...xs);
   const M = a.dim(-2), K = a.dim(-1);
   const Kb = transB ? b.dim(-1) : b.dim(-2), N = transB ? b.dim(-2) : b.dim(-1);
   if (K !== Kb) badShapes(op, `inner dimensions differ (${K} vs ${Kb}${transB ? ', b transposed' : ''})`, ...xs);
@@ -54,12 +59,6 @@ function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOpti
   if (opts.variant && !MATMUL_VARIANTS.includes(opts.variant)) badShapes(op, `unknown variant '${opts.variant}' (have ${MATMUL_VARIANTS.join(', ')})`, ...xs);
   return a.graph.add('matmul', xs, [...batch, M, N], a.dtype, { transB, variant: opts.variant });
 }
-
-/**
- * The variant encode() uses: the op's `variant` attr, else ENGINE_FORCE_VARIANT (a comma
- * list of `op=variant` or bare variant names, each applied where the op has it), else
- * the default for the adapter kind.
- */
 
 // Workgroup shape of the reg variant (invocations along N x along M); 8x8 measured best
 // of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.
@@ -82,11 +81,12 @@ defineOp({
     const nbatch = dims.reduce((x, y) => x * y, 1);
     const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
     const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
-    const variant = pickVariant<MatmulVariant>('matmul', MATMUL_VARIANTS, n.attrs.variant, 'reg', 'shared', ctx);
+    const variant = variantFor('matmul', ctx, n.attrs.variant);
     const shared = variant === 'shared';
+    const q8 = b.dtype === 'q8_0';
     const defines = {
-      TRANS_B: transB, BIAS: !!bias, OUT_BINDING: bias ? 4 : 3, SHARED: shared,
-      VA: !shared && K % 4 === 0, VB: !shared && (transB ? K : N) % 4 === 0, VC: N % 4 === 0,
+      TRANS_B: transB, BIAS: !!bias, OUT_BINDING: bias ? 4 : 3, SHARED: shared, Q8: q8,
+      VA: !shared && K % 4 === 0, VB: !shared && !q8 && (transB ? K : N) % 4 === 0, VC: N % 4 === 0,
     };
     const grid: [number, number, number] = shared
       ? [Math.ceil(N / 64), Math.ceil(rows / 64), nbatch]

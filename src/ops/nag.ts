@@ -1,7 +1,7 @@
 // Normalized Attention Guidance combine step (kernels/nag.wgsl): mixes the positive and
 // negative attention outputs of a cross-attention layer, before to_out.
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { EngineError } from '../errors.ts';
 import { defineOp, f32, u32 } from './registry.ts';
 

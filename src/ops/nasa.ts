@@ -7,7 +7,7 @@
 // or ENGINE_FORCE_VARIANT=nasa=reg|tiled).
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
 import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, type AttentionVariant } from './attention.ts';
-import { pickVariant } from './variant.ts';
+import { variantFor } from './variant.ts';
 import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 export interface NasaOptions {
@@ -48,7 +48,7 @@ defineOp({
     const mP = n.attrs.maskPos ? masks[0] : null, mN = n.attrs.maskNeg ? masks[masks.length - 1] : null;
     const H = n.attrs.heads as number;
     const [B, Nq] = q.shape, D = q.dim(2) / H, Dv = vP.dim(2) / H;
-    const variant = pickVariant<AttentionVariant>('nasa', ATTENTION_VARIANTS, n.attrs.variant, 'reg', 'tiled', ctx);
+    const variant = variantFor('nasa', ctx, n.attrs.variant);
     const tiled = variant === 'tiled';
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const QT = QUERIES_PER_INVOCATION[variant];

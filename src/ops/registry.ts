@@ -2,6 +2,7 @@
 // validate mode, how to recompute it on the CPU from src/ref.
 import type { KernelSpec } from '../gpu/kernels.ts';
 import { Scalar, type Node, type ScalarArg } from '../graph/graph.ts';
+import type { VariantContext } from './variant.ts';
 
 export type ParamType = 'u32' | 'i32' | 'f32';
 /** One 4-byte uniform value: fixed, or a runtime scalar the executor writes before submit. */
@@ -37,13 +38,8 @@ export interface OpDef {
   ref?(node: Node, inputs: Float32Array[], scalar: ScalarValue): Float32Array | Promise<Float32Array>;
 }
 
-/** What an op may ask about the device when choosing a kernel variant. */
-export interface EncodeContext {
-  isSoftware: boolean;
-  hasSubgroups: boolean;
-  hasF16: boolean;
-  maxWorkgroupStorage: number;
-}
+/** What an op may ask when choosing a kernel: adapter facts and variant overrides (src/ops/variant.ts). */
+export type EncodeContext = VariantContext;
 
 const ops = new Map<string, OpDef>();
 

@@ -2,18 +2,17 @@
 // no mean subtraction, no bias, statistics in f32. Variants as softmax ('wg' / 'row').
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
-import { defineOp, f32, u32, type KernelCall } from './registry.ts';
-import { rowVariant, type RowVariant } from './softmax.ts';
+import { defineOp, f32, u32 } from './registry.ts';
+import { rowWiseCall } from './softmax.ts';
+import { checkVariant, type RowVariant } from './variant.ts';
 import { checkFeatureVec } from './layer_norm.ts';
-
-const WG = 256, ROW_WG = 64;
 
 export function rmsNorm(x: Node, weight: Node, eps: number, opts: { variant?: RowVariant } = {}): Node {
   if (x.dtype !== 'f32' && x.dtype !== 'f16') badShapes('rms_norm', 'expected a float tensor', x);
   if (x.rank < 1 || x.dim(-1) === 0) badShapes('rms_norm', 'expected a non-empty last dimension', x);
   if (!(eps >= 0)) throw new EngineError(`${x.graph.label('rms_norm')}: eps must be >= 0 (got ${eps})`);
   checkFeatureVec('rms_norm', x, weight, 'weight');
+  checkVariant('rms_norm', opts.variant, x.graph.label('rms_norm'));
   return x.graph.add('rms_norm', [x, weight], x.shape, x.dtype, { eps, variant: opts.variant });
 }
 
@@ -21,16 +20,7 @@ defineOp({
   name: 'rms_norm',
   encode(n, ctx) {
     const len = n.dim(-1), rows = n.numel / len;
-    const row = rowVariant(n.attrs.variant, ctx) === 'row';
-    const kernel: KernelCall['kernel'] = row
-      ? { name: 'rms_norm', defines: { ROW: true }, constants: { WG: ROW_WG } }
-      : { name: 'rms_norm', defines: { WG } };
-    return [{
-      kernel,
-      buffers: [n.inputs[0], n.inputs[1], n],
-      params: [u32(rows), u32(len), f32(n.attrs.eps), u32(0)],
-      grid: grid1d(row ? Math.ceil(rows / ROW_WG) : rows),
-    }];
+    return [rowWiseCall('rms_norm', n, ctx, rows, {}, [n.inputs[0], n.inputs[1], n], [u32(rows), u32(len), f32(n.attrs.eps), u32(0)])];
   },
   async ref(n, [x, w]) {
     const { rmsNorm } = await import('../ref/rms_norm.ts');

@@ -3,7 +3,7 @@
 // (FluxPosEmbed computes them on the host in float64 and rounds them to f32), so the op
 // stays position-agnostic; they stay f32 even in f16 graphs, as diffusers keeps them.
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, u32 } from './registry.ts';
 
 const WG = 256;

@@ -4,7 +4,7 @@
 // float64 and travels as a small constant (kernels/timestep_embedding.wgsl explains the split).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, u32 } from './registry.ts';
 
 const WG = 256;

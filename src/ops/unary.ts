@@ -1,14 +1,14 @@
 // Elementwise activations and affine scaling (kernels/unary.wgsl): scale, silu, gelu (erf),
-// geluTanh, quickGelu, clamp. One pipeline per kind, dtype and vec4-ness; sizes in the uniform.
+// geluTanh, quickGelu, relu, tanh, clamp. One pipeline per kind, dtype and vec4-ness; sizes in the uniform.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, f32, u32 } from './registry.ts';
 import type { UnaryKind } from '../ref/unary.ts';
 
 const WG = 256;
 const DEFINE: Record<UnaryKind, string> = {
-  scale: 'SCALE', silu: 'SILU', gelu: 'GELU', geluTanh: 'GELU_TANH', quickGelu: 'QUICK_GELU', clamp: 'CLAMP',
+  scale: 'SCALE', silu: 'SILU', gelu: 'GELU', geluTanh: 'GELU_TANH', quickGelu: 'QUICK_GELU', relu: 'RELU', tanh: 'TANH', clamp: 'CLAMP',
 };
 
 function build(kind: UnaryKind, x: Node, s: ScalarArg = 1, bias = 0): Node {
@@ -30,6 +30,8 @@ export const gelu = (x: Node) => build('gelu', x);
 export const geluTanh = (x: Node) => build('geluTanh', x);
 /** CLIP's x * sigmoid(1.702 x). */
 export const quickGelu = (x: Node) => build('quickGelu', x);
+export const relu = (x: Node) => build('relu', x);
+export const tanh = (x: Node) => build('tanh', x);
 /** torch clip(x, -limit, limit); infinities become +-limit (FLUX's f16 guard uses 65504). */
 export function clampAbs(x: Node, limit: number): Node {
   if (!(limit > 0) || !Number.isFinite(limit)) throw new EngineError(`${x.graph.label('clamp')}: limit must be a positive finite number (got ${limit})`);

@@ -1,6 +1,6 @@
 // upsampleNearest2x(x [B, C, H, W]) -> [B, C, 2H, 2W] (torch interpolate scale 2, 'nearest').
 import { badShapes, type Node } from '../graph/graph.ts';
-import { grid1d } from '../gpu/device.ts';
+import { grid1d } from '../gpu/facts.ts';
 import { defineOp, u32 } from './registry.ts';
 
 const WG = 256;

@@ -1,14 +1,118 @@
-// Which kernel variant an op runs: forced by the node (attrs.variant) or by the
-// environment (ENGINE_FORCE_VARIANT=matmul=shared,conv2d=gemm or a bare variant name, for
-// tests and benchmarks), else the default for the adapter: CPU-emulated adapters
-// (lavapipe) want barrier-free register tiling, real GPUs shared-memory tiling.
-import type { EncodeContext } from './registry.ts';
+// The kernel variant policy: the one place that says which variant each op runs. Ops ask
+// `variantFor` in encode(); benchmarks and tests ask `defaultVariant` / use `VARIANTS`.
+//
+// Precedence, first that applies:
+//   1. the node's own `variant` option (a builder or test that wants one kernel),
+//   2. the compile's overrides: `Executable.compile(dev, g, { variants })`, else the
+//      environment ENGINE_FORCE_VARIANT (read once per compile, never inside encode): a comma
+//      list of `op=variant` or bare variant names (a bare name applies to every op that has it;
+//      the first item naming an op wins),
+//      e.g. ENGINE_FORCE_VARIANT=matmul=shared,conv2d=gemm or ENGINE_FORCE_VARIANT=tiled,
+//   3. the default for the adapter below (adapter facts in, variant out).
+import { EngineError } from '../errors.ts';
+import type { AdapterFacts } from '../gpu/facts.ts';
 
-export function pickVariant<V extends string>(op: string, known: readonly V[], forced: V | undefined, softwareDefault: V, gpuDefault: V, ctx: EncodeContext): V {
-  if (forced) return forced;
-  for (const item of (process.env.ENGINE_FORCE_VARIANT ?? '').split(',')) {
-    const [o, v] = item.includes('=') ? item.split('=').map((x) => x.trim()) : [op, item.trim()];
-    if (o === op && known.includes(v as V)) return v as V;
+/** Every op with kernel variants and its variants (the first is the software default where that is simplest). */
+export const VARIANTS = {
+  /** reg: barrier-free 4x4 register tiles; shared: 64x64 workgroup-memory tiles. */
+  matmul: ['reg', 'shared'],
+  /** direct: barrier-free register tiles (>10x gemm on lavapipe); gemm: shared implicit GEMM. */
+  conv2d: ['direct', 'gemm'],
+  /** reg: one query per invocation reading keys directly; tiled: keys staged per block. */
+  attention: ['reg', 'tiled'],
+  nasa: ['reg', 'tiled'],
+  /** wg: a workgroup per row (shared-memory merge); row: an invocation per row. */
+  softmax: ['wg', 'row'],
+  layer_norm: ['wg', 'row'],
+  rms_norm: ['wg', 'row'],
+  /** fused: a workgroup per (batch, group); split: strided partials, merge, normalise. */
+  group_norm: ['fused', 'split'],
+} as const;
+
+export type VariantOp = keyof typeof VARIANTS;
+export type VariantOf<O extends VariantOp> = (typeof VARIANTS)[O][number];
+export type VariantOverrides = { [O in VariantOp]?: VariantOf<O> };
+export type MatmulVariant = VariantOf<'matmul'>;
+export type Conv2dVariant = VariantOf<'conv2d'>;
+export type AttentionVariant = VariantOf<'attention'>;
+export type RowVariant = VariantOf<'softmax'>;
+export type GroupNormVariant = VariantOf<'group_norm'>;
+
+/** What group_norm's default depends on besides the adapter: B*G workgroups, units per group. */
+export interface GroupNormWork { bg: number; lu: number }
+
+/** What encode() passes: the adapter's facts and the compile's overrides. */
+export interface VariantContext extends AdapterFacts {
+  variants: VariantOverrides;
+}
+
+type Policy = { [O in VariantOp]: (f: AdapterFacts, work?: GroupNormWork) => VariantOf<O> };
+
+// CPU-emulated adapters (lavapipe) want barrier-free register tiling: workgroup barriers
+// are costly there and its 2 cores are filled by few workgroups. Real GPUs want shared
+// memory. The lavapipe numbers behind each choice are in the op files and bench/RESULTS.md.
+const softwareOr = <A extends string, B extends string>(sw: A, gpu: B) => (f: AdapterFacts): A | B => (f.isSoftware ? sw : gpu);
+
+const POLICY: Policy = {
+  matmul: softwareOr('reg', 'shared'),
+  conv2d: softwareOr('direct', 'gemm'),
+  attention: softwareOr('reg', 'tiled'),
+  nasa: softwareOr('reg', 'tiled'),
+  // lavapipe: 'row' won at every shape tried, e.g. softmax [4096, 77] 2.2 ms vs 54 ms.
+  softmax: softwareOr('row', 'wg'),
+  layer_norm: softwareOr('row', 'wg'),
+  rms_norm: softwareOr('row', 'wg'),
+  group_norm: (f, w) => {
+    if (!w) throw new Error('group_norm: the variant default needs the work shape (groupNormWork)');
+    // Fused runs B*G workgroups, each streaming its span twice with one load in flight per
+    // thread: on a GPU that is latency-bound unless there are many groups, so big spans with
+    // few groups go split (reasoned, not yet measured on a GPU: see bench/group_norm.bench.ts).
+    // A CPU adapter is filled by as many workgroups as it has cores (lavapipe, 1x320x64x64 f32,
+    // 32 groups: fused 2.7 ms, split 7.5 ms).
+    if (f.isSoftware) return w.bg < 2 && w.lu >= 4096 ? 'split' : 'fused';
+    return w.bg < 512 && w.lu >= 2048 ? 'split' : 'fused';
+  },
+};
+
+/** The adapter's default variant of `op` (benchmarks time it first). */
+export function defaultVariant<O extends VariantOp>(op: O, facts: AdapterFacts, work?: GroupNormWork): VariantOf<O> {
+  return (POLICY[op] as (f: AdapterFacts, w?: GroupNormWork) => VariantOf<O>)(facts, work);
+}
+
+/** The variant an op's encode() runs: the node's option, else the compile's override, else the default. */
+export function variantFor<O extends VariantOp>(op: O, ctx: VariantContext, forced: VariantOf<O> | undefined, work?: GroupNormWork): VariantOf<O> {
+  return forced ?? ctx.variants[op] ?? defaultVariant(op, ctx, work);
+}
+
+/** Checks a builder's `variant` option; `label` names the node in the error. */
+export function checkVariant(op: VariantOp, v: string | undefined, label: string): void {
+  if (v !== undefined && !(VARIANTS[op] as readonly string[]).includes(v)) {
+    throw new EngineError(`${label}: unknown variant '${v}' (have ${VARIANTS[op].join(', ')})`);
   }
-  return ctx.isSoftware ? softwareDefault : gpuDefault;
+}
+
+/** Parses an ENGINE_FORCE_VARIANT-style list; anything unknown is an error naming `where`. */
+export function parseVariantOverrides(spec: string, where = 'ENGINE_FORCE_VARIANT'): VariantOverrides {
+  const out: Record<string, string> = {};
+  const ops = Object.keys(VARIANTS) as VariantOp[];
+  for (const raw of spec.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    if (item.includes('=')) {
+      const [op, v] = item.split('=').map((x) => x.trim());
+      if (!(op in VARIANTS)) throw new EngineError(`${where}: '${op}' has no kernel variants (ops with variants: ${ops.join(', ')})`);
+      checkVariant(op as VariantOp, v, `${where}: ${op}`);
+      out[op] ??= v;
+    } else {
+      const hit = ops.filter((op) => (VARIANTS[op] as readonly string[]).includes(item));
+      if (!hit.length) throw new EngineError(`${where}: no op has a variant '${item}' (${ops.map((o) => `${o}: ${VARIANTS[o].join('|')}`).join('; ')})`);
+      for (const op of hit) out[op] ??= item;
+    }
+  }
+  return out as VariantOverrides;
+}
+
+/** The overrides the environment asks for (ENGINE_FORCE_VARIANT); read by Executable.compile. */
+export function variantOverridesFromEnv(env: Record<string, string | undefined> = process.env): VariantOverrides {
+  return parseVariantOverrides(env.ENGINE_FORCE_VARIANT ?? '');
 }

@@ -2,9 +2,9 @@
 // normalisation, noise, size checks and the VAE decode to a [0, 1] image.
 import { EngineError } from '../errors.ts';
 import type { HostTensor, Vae } from '../models/index.ts';
+import { latentsToZ } from '../models/latents.ts';
 import type { Guidance, GuidanceOptions } from '../guidance/types.ts';
 import type { NoiseKind, NoiseSource } from './rng.ts';
-import type { Scheduler } from './scheduler.ts';
 import type { StageTimes } from './progress.ts';
 
 export interface GenerateOptions {
@@ -20,16 +20,40 @@ export interface GenerateOptions {
   noise?: NoiseKind;
   width?: number;
   height?: number;
-  /** Unit-variance initial noise (B, C, h, w): diffusers' `latents=` argument. */
+  /** Unit-variance initial noise (B, C, h, w): diffusers' `latents=` argument (FLUX: packed (B, L, 64)). */
   latents?: HostTensor;
+  /** FLUX: T5 token count (default 256 for schnell, 512 for guidance-distilled -dev). */
+  maxSequenceLength?: number;
+  /** FLUX.1-dev: the embedded guidance value (diffusers' guidance_scale, default 3.5). */
+  guidanceScale?: number;
   /** Called after each denoising step (progress bars). */
   onStep?: (step: number, total: number) => void;
+  /** Awaited after each step with its latents and x0 estimate (step previews, src/pipeline/preview.ts). */
+  onLatents?: (s: StepLatents) => Promise<void> | void;
+  /** Decodes the final latents instead of the pipeline's own VAE (generate --vae, e.g. a TAESD). */
+  decoder?: LatentDecoder;
+}
+
+/** One step's latents as diffusers' callback_on_step_end sees them, plus the scheduler's x0. */
+export interface StepLatents {
+  step: number;
+  total: number;
+  /** The scheduler's prev_sample: the (still noisy) latents entering the next step. */
+  latents: HostTensor;
+  /** pred_original_sample: the clean-latent estimate of this step. */
+  x0: HostTensor;
+}
+
+/** What decodes UNet-space latents: an AutoencoderKL (Vae) or an AutoencoderTiny (Taesd). */
+export interface LatentDecoder {
+  readonly config: { scaling_factor: number; shift_factor: number | null; latent_channels: number };
+  decode(inputs: { z: HostTensor }): Promise<Record<string, HostTensor>>;
 }
 
 export interface GenerateResult {
   /** (B, 3, H, W) in [0, 1]. */
   image: HostTensor;
-  /** Final denoised latent before VAE scaling, (B, C, h, w). */
+  /** Final denoised latent before VAE scaling, (B, C, h, w) (FLUX: still packed, (B, L, 64)). */
   latents: HostTensor;
   guidance: Guidance;
   timesteps: number[];
@@ -57,16 +81,13 @@ export function normaliseNegatives(o: GenerateOptions, B: number): string[] | nu
   return out;
 }
 
-/** The unit latents given, or the generator's, times the scheduler's init_noise_sigma. */
-export function initialLatents(o: GenerateOptions, lat: number[], sched: Scheduler, gen: NoiseSource, size: string): Float32Array {
-  let x: Float32Array;
-  if (o.latents) {
-    if (o.latents.shape.join() !== lat.join()) {
-      throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected [${lat}] for ${lat[0]} prompt(s) at ${size}`);
-    }
-    x = Float32Array.from(o.latents.data);
-  } else x = gen.randn(lat.reduce((a, b) => a * b, 1));
-  return x.map((v) => Math.fround(v * sched.initNoiseSigma));
+/** The unit latents given, or the generator's (the denoise loop scales them by init_noise_sigma). */
+export function unitLatents(o: GenerateOptions, lat: number[], gen: NoiseSource, size: string): Float32Array {
+  if (!o.latents) return gen.randn(lat.reduce((a, b) => a * b, 1));
+  if (o.latents.shape.join() !== lat.join()) {
+    throw new EngineError(`--latents: tensor 'latents' has shape [${o.latents.shape}], expected [${lat}] for ${lat[0]} prompt(s) at ${size}`);
+  }
+  return Float32Array.from(o.latents.data);
 }
 
 /** Width and height from the options, the latents given, or the model's default. */
@@ -82,11 +103,8 @@ export function imageSize(o: GenerateOptions, vaeScale: number, defaultSize: () 
 }
 
 /** VAE decode of latents / scaling_factor (+ shift), then (x/2 + 0.5) clamped to [0, 1]. */
-export async function decodeLatents(vae: Vae, x: Float32Array, lat: number[]): Promise<HostTensor> {
-  const c = vae.config;
-  const z = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) z[i] = Math.fround(x[i] / c.scaling_factor) + (c.shift_factor ?? 0);
-  const out = (await vae.decode({ z: { shape: lat, data: z } })).sample;
+export async function decodeLatents(vae: LatentDecoder, x: Float32Array, lat: number[]): Promise<HostTensor> {
+  const out = (await vae.decode({ z: { shape: lat, data: latentsToZ(x, vae.config) } })).sample;
   const d = out.data as Float32Array;
   const img = new Float32Array(d.length);
   let bad = 0;

@@ -15,8 +15,9 @@ import type { Guidance } from '../guidance/types.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { StageTimes } from './progress.ts';
-import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { encodeText, type TextConditioning } from './text.ts';
+import { denoiseLoop } from './denoise.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
 
@@ -105,15 +106,12 @@ export class TextToImagePipeline implements ImagePipeline {
     // Noise: the unit latents given, or the seeded generator's, times init_noise_sigma.
     const sched = this.scheduler(o);
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = initialLatents(o, lat, sched, gen, `${width}x${height}`);
+    const x = await denoiseLoop({
+      scheduler: sched, latentShape: lat, initial: unitLatents(o, lat, gen, `${width}x${height}`),
+      denoiser: (xIn, t) => this.denoise(xIn, t, lat, text, guidance), noise: (n) => gen.randn(n), times, onStep: o.onStep, onLatents: o.onLatents,
+    });
 
-    for (let i = 0; i < sched.numSteps; i++) {
-      const eps = await times.time('denoise', () => this.denoise(sched.scaleModelInput(x, i), sched.timesteps[i], lat, text, guidance));
-      x = sched.step(eps, i, x, (n) => gen.randn(n)).prevSample;
-      o.onStep?.(i + 1, sched.numSteps);
-    }
-
-    const image = await times.time('decode', () => decodeLatents(this.vae, x, lat));
+    const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return {
       image, latents: { shape: lat, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className,
       seed, width, height, times,

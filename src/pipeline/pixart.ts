@@ -11,12 +11,13 @@ import { getDevice, type Device } from '../gpu/device.ts';
 import type { ModelSource } from '../io/open.ts';
 import { PixArt, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, pixartCaption, PIXART_MAX_LENGTH, type Tokenizer } from '../tokenizers/index.ts';
-import { cfgCombine, decodeLatents, imageSize, joinBatch, initialLatents, normaliseNegatives, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
+import { cfgCombine, decodeLatents, imageSize, joinBatch, normaliseNegatives, unitLatents, vaeScaleOf, type GenerateOptions, type GenerateResult, type ImagePipeline } from './common.ts';
 import { resolveGuidance } from '../guidance/resolve.ts';
 import type { Guidance } from '../guidance/types.ts';
 import { StageTimes } from './progress.ts';
 import { noiseSource } from './rng.ts';
 import { createScheduler } from './scheduler.ts';
+import { denoiseLoop } from './denoise.ts';
 
 interface Text { states: HostTensor; mask: HostTensor }
 
@@ -73,13 +74,11 @@ export class PixArtPipeline implements ImagePipeline {
     const sched = createScheduler(this.source.scheduler!, `${this.source.path} scheduler config`, { steps: o.steps ?? 1, timesteps: o.timesteps });
     const seed = o.seed ?? 0;
     const gen = noiseSource(o.noise ?? 'torch', seed);
-    let x = initialLatents(o, lat, sched, gen, `${width}x${height}`);
-    for (let i = 0; i < sched.numSteps; i++) {
-      const eps = await times.time('denoise', () => this.denoise(sched.scaleModelInput(x, i), sched.timesteps[i], lat, pos, neg, guidance, height, width));
-      x = sched.step(eps, i, x, (n) => gen.randn(n)).prevSample;
-      o.onStep?.(i + 1, sched.numSteps);
-    }
-    const image = await times.time('decode', () => decodeLatents(this.vae, x, lat));
+    const x = await denoiseLoop({
+      scheduler: sched, latentShape: lat, initial: unitLatents(o, lat, gen, `${width}x${height}`),
+      denoiser: (xIn, t) => this.denoise(xIn, t, lat, pos, neg, guidance, height, width), noise: (n) => gen.randn(n), times, onStep: o.onStep, onLatents: o.onLatents,
+    });
+    const image = await times.time('decode', () => decodeLatents(o.decoder ?? this.vae, x, lat));
     return { image, latents: { shape: lat, data: x }, guidance, timesteps: [...sched.timesteps], scheduler: sched.className, seed, width, height, times };
   }
 

@@ -8,6 +8,7 @@
 //   LCMScheduler                     LCM / DMD2 (custom timesteps such as [399] supported)
 //   DDPMScheduler                    x0 prediction from epsilon at t=999 in one step
 //   DDIMScheduler                    eta = 0
+//   FlowMatchEulerDiscreteScheduler  FLUX.1 / SD3 flow matching (sigmas and mu from the pipeline)
 // A pipeline uses one like this (diffusers' StableDiffusionPipeline.__call__):
 //   x = noise * s.initNoiseSigma
 //   for i in 0..s.numSteps-1:
@@ -19,6 +20,7 @@ import { EngineError } from '../errors.ts';
 import { ConfigReader } from './schedulers/schedule.ts';
 import { EulerAncestralDiscrete, EulerDiscrete } from './schedulers/euler.ts';
 import { DDIM, DDPM, LCM } from './schedulers/alpha.ts';
+import { FlowMatchEulerDiscrete } from './schedulers/flowmatch.ts';
 
 export interface StepOutput {
   /** The latent for the next step (after the last step: the final latent). */
@@ -52,6 +54,10 @@ export interface SchedulerOptions {
   steps: number;
   /** Custom descending integer timesteps (diffusers' `timesteps=`): Euler, LCM, DDPM. */
   timesteps?: readonly number[];
+  /** Flow matching: the pipeline's sigmas (FluxPipeline: linspace(1, 1/n, n)), float64. */
+  sigmas?: readonly number[];
+  /** Flow matching with use_dynamic_shifting: the image-size shift (calculate_shift). */
+  mu?: number;
 }
 
 type Ctor = new (file: string, c: ConfigReader, opts: SchedulerOptions) => Scheduler;
@@ -61,12 +67,14 @@ const CLASSES: Record<string, Ctor> = {
   LCMScheduler: LCM,
   DDPMScheduler: DDPM,
   DDIMScheduler: DDIM,
+  FlowMatchEulerDiscreteScheduler: FlowMatchEulerDiscrete,
 };
 export const SUPPORTED_SCHEDULERS: readonly string[] = Object.keys(CLASSES);
 
 /** Short names for overriding the folder's class (diffusers: `NewClass.from_config(old.config)`). */
 export const SCHEDULER_ALIASES: Record<string, string> = {
   euler: 'EulerDiscreteScheduler', 'euler-a': 'EulerAncestralDiscreteScheduler', lcm: 'LCMScheduler', ddpm: 'DDPMScheduler', ddim: 'DDIMScheduler',
+  flowmatch: 'FlowMatchEulerDiscreteScheduler',
 };
 
 export function readSchedulerConfig(path: string): Record<string, unknown> {

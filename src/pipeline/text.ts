@@ -61,12 +61,12 @@ export async function encodeText(
 }
 
 /** Rows [from, to) of the batch dimension. */
-function rows(t: HostTensor, from: number, to: number): HostTensor {
+export function rows(t: HostTensor, from: number, to: number): HostTensor {
   const per = t.data.length / t.shape[0];
   return { shape: [to - from, ...t.shape.slice(1)], data: t.data.slice(from * per, to * per) as Float32Array };
 }
 
-function stack(a: HostTensor, b: HostTensor): HostTensor {
+export function stack(a: HostTensor, b: HostTensor): HostTensor {
   return { shape: [a.shape[0] + b.shape[0], ...a.shape.slice(1)], data: joinBatch(a.data as Float32Array, b.data as Float32Array) };
 }
 

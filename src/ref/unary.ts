@@ -1,5 +1,5 @@
 // CPU references for the elementwise activations, in float64 from their definitions.
-export type UnaryKind = 'scale' | 'silu' | 'gelu' | 'geluTanh' | 'quickGelu' | 'clamp';
+export type UnaryKind = 'scale' | 'silu' | 'gelu' | 'geluTanh' | 'quickGelu' | 'relu' | 'tanh' | 'clamp';
 
 /** erf in float64: Maclaurin series near 0, Lentz continued fraction for erfc in the tails. */
 export function erf(x: number): number {
@@ -47,6 +47,8 @@ export function unaryScalar(kind: UnaryKind, v: number, s = 1, bias = 0): number
     case 'gelu': return geluErf(v);
     case 'geluTanh': return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     case 'quickGelu': return v * sigmoid(1.702 * v);
+    case 'relu': return v > 0 ? v : 0;
+    case 'tanh': return Math.tanh(v);
     case 'clamp': return Math.min(Math.max(v, -s), s);
   }
 }

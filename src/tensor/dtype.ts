@@ -1,12 +1,16 @@
-// Element types the engine computes in (f32, f16) or indexes with (i32, u32).
+// Element types the engine computes in (f32, f16) or indexes with (i32, u32), and q8_0:
+// 8-bit block-quantized Linear weights (src/tensor/q8_0.ts), which only matmul reads.
 // Checkpoint dtypes (bf16, i64, ...) are converted to one of these on upload.
 import { f16ToF32Table, f32BitsToF16 } from '../io/dtype.ts';
 import { EngineError } from '../errors.ts';
+import { dequantizeQ8_0, q8Bytes } from './q8_0.ts';
 
-export type DType = 'f32' | 'f16' | 'i32' | 'u32';
+export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'q8_0';
 export type Shape = readonly number[];
 
+/** Bytes per element; q8_0 has no whole-byte element size (use byteSize). */
 export function bytesPer(dtype: DType): number {
+  if (dtype === 'q8_0') throw new EngineError('q8_0 tensors have no per-element byte size (34 bytes per 32 values)');
   return dtype === 'f16' ? 2 : 4;
 }
 
@@ -17,7 +21,7 @@ export function numel(shape: Shape): number {
 }
 
 export function byteSize(shape: Shape, dtype: DType): number {
-  return numel(shape) * bytesPer(dtype);
+  return dtype === 'q8_0' ? q8Bytes(shape) : numel(shape) * bytesPer(dtype);
 }
 
 export function shapeStr(shape: Shape): string {
@@ -41,11 +45,13 @@ export function encodeHost(data: ArrayLike<number>, dtype: DType): ArrayBufferVi
     case 'f16': return toF16Bits(data);
     case 'i32': return data instanceof Int32Array ? data : Int32Array.from(data);
     case 'u32': return data instanceof Uint32Array ? data : Uint32Array.from(data);
+    case 'q8_0': throw new EngineError('q8_0 tensors are uploaded from quantized bytes, not from values');
   }
 }
 
 /** Decodes GPU bytes into numbers (f16 widened to f32). */
 export function decodeHost(bytes: Uint8Array, dtype: DType, n: number): Float32Array | Int32Array | Uint32Array {
+  if (dtype === 'q8_0') return dequantizeQ8_0(bytes, n);
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * bytesPer(dtype));
   switch (dtype) {
     case 'f32': return new Float32Array(buf);

@@ -3,7 +3,7 @@
 // strided view on the CPU.
 import type { Device } from '../gpu/device.ts';
 import { EngineError } from '../errors.ts';
-import { bytesPer, decodeHost, encodeHost, numel, shapeStr, stridesOf, type DType } from './dtype.ts';
+import { byteSize, bytesPer, decodeHost, encodeHost, numel, shapeStr, stridesOf, type DType } from './dtype.ts';
 
 export class GpuTensor {
   readonly strides: number[];
@@ -65,6 +65,11 @@ export class GpuTensor {
   async download(label = 'tensor'): Promise<Float32Array | Int32Array | Uint32Array> {
     const n = this.numel;
     if (n === 0) return new Float32Array(0);
+    if (this.dtype === 'q8_0') {
+      // Whole weights only (validate mode reads them back dequantized).
+      if (this.offset || !this.isContiguous) throw new EngineError(`${label}: q8_0 views cannot be read back`);
+      return decodeHost(await this.device.read(this.buffer, 0, Math.ceil(byteSize(this.shape, 'q8_0') / 4) * 4, label), 'q8_0', n);
+    }
     // Read the smallest element range covering the view, then gather.
     let last = this.offset;
     for (let i = 0; i < this.shape.length; i++) last += (this.shape[i] - 1) * this.strides[i];

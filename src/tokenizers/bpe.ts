@@ -13,13 +13,13 @@ export class BpeMerges {
   constructor(text: string, fileName: string, limit = Infinity) {
     const lines = text.replace(/\r\n/g, '\n').trim().split('\n');
     const start = lines.length > 0 && lines[0].startsWith('#version') ? 1 : 0;
+    // The line itself is the key (no split/join: this loop is a visible part of CLI startup).
     for (let i = start; i < lines.length && this.ranks.size < limit; i++) {
-      const parts = lines[i].split(' ');
-      if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
-        throw new EngineError(`tokenizer: ${fileName} line ${i + 1}: expected 'left right' (two symbols, one space), got '${lines[i]}'`);
+      const line = lines[i], sp = line.indexOf(' ');
+      if (sp <= 0 || sp === line.length - 1 || line.indexOf(' ', sp + 1) >= 0) {
+        throw new EngineError(`tokenizer: ${fileName} line ${i + 1}: expected 'left right' (two symbols, one space), got '${line}'`);
       }
-      const key = `${parts[0]} ${parts[1]}`;
-      if (!this.ranks.has(key)) this.ranks.set(key, this.ranks.size);
+      if (!this.ranks.has(line)) this.ranks.set(line, this.ranks.size);
     }
     if (this.ranks.size === 0) throw new EngineError(`tokenizer: ${fileName} holds no merges`);
   }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { grid1d } from '../../src/gpu/device.ts';
+import { grid1d } from '../../src/gpu/facts.ts';
 import { defineKernelSource, preprocess } from '../../src/gpu/kernels.ts';
 import { GpuTensor } from '../../src/tensor/tensor.ts';
 import { device } from '../util/gpu.ts';

@@ -2,17 +2,17 @@
 // different shapes, group-norm scratch) never give two simultaneously live tensors the same
 // bytes, chunks respect the binding limit with no tensor straddling two, graphs on one
 // device hold the maximum of their plans rather than the sum, and the results stay right.
+// (Random DAGs and a matmul UNet-like DAG: test/graph/plan.test.ts, same checker.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Graph, type Node } from '../../src/graph/graph.ts';
-import { plan, type Plan } from '../../src/graph/plan.ts';
+import { plan } from '../../src/graph/plan.ts';
 import { Executable } from '../../src/graph/run.ts';
 import { add, mul } from '../../src/ops/binary.ts';
 import { groupNorm } from '../../src/ops/group_norm.ts';
-import { getOp, type Scratch } from '../../src/ops/registry.ts';
 import { binary } from '../../src/ref/binary.ts';
 import { groupNorm as refGroupNorm } from '../../src/ref/group_norm.ts';
-import { byteSize } from '../../src/tensor/dtype.ts';
+import { assertNoLiveOverlap, scratchOf } from '../util/arena.ts';
 import { assertClose } from '../util/compare.ts';
 import { device, rand } from '../util/gpu.ts';
 
@@ -65,53 +65,6 @@ function unetLike(levels = [[4, 16], [16, 8], [64, 4], [256, 2]]) {
 // Every level keeps C*H*H = 1024 values so it can be a view of the one above (what matters
 // here is lifetimes; the random DAGs below mix sizes, and scratch differs per level).
 
-/** What the encoders would ask as scratch, the way Executable plans it (CPU-adapter facts). */
-const scratchOf = (n: Node): Scratch[] =>
-  getOp(n.op).encode(n, { isSoftware: true, hasSubgroups: false, hasF16: false, maxWorkgroupStorage: 16384 }).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o));
-
-/**
- * From first principles (not the plan's own lifetimes): a tensor lives from the step that
- * writes it (inputs: before step 0) to the last step reading it or a view of it (outputs:
- * to the end); scratch lives in its op's step. Any two alive at a common step must be in
- * different chunks or disjoint byte ranges; none may cross its chunk's end or the limit.
- */
-function assertNoLiveOverlap(p: Plan, limit = Infinity): number {
-  const rootOf = (n: Node): Node => (n.op === 'view' ? rootOf(n.inputs[0]) : n);
-  const step = new Map(p.order.map((n, i) => [n, i]));
-  const end = p.order.length;
-  const outs = new Set([...p.graph.outputs.values()].map(rootOf));
-  const spans: { what: string; chunk: number; lo: number; hi: number; s: number; e: number }[] = [];
-  const last = new Map<Node, number>();
-  for (const n of p.order) for (const i of n.inputs) last.set(rootOf(i), Math.max(last.get(rootOf(i)) ?? -1, step.get(n)!));
-  for (const [n, at] of p.place) {
-    const s = n.op === 'leaf' ? 0 : step.get(n)!;
-    spans.push({ what: n.label, chunk: at.chunk, lo: at.offset, hi: at.offset + byteSize(n.shape, n.dtype), s, e: outs.has(n) ? end : Math.max(s, last.get(n) ?? s) });
-  }
-  for (const n of p.order) {
-    const tags = new Map(scratchOf(n).map((sc) => [sc.tag, sc])); // one buffer per tag, shared by the op's calls
-    for (const sc of tags.values()) {
-      const at = p.scratch.get(`${n.id}:${sc.tag}`);
-      assert.ok(at, `${n.label}: scratch ${sc.tag} not planned`);
-      spans.push({ what: `${n.label} scratch ${sc.tag}`, chunk: at!.chunk, lo: at!.offset, hi: at!.offset + sc.scratch, s: step.get(n)!, e: step.get(n)! });
-    }
-  }
-  for (const a of spans) {
-    assert.ok(a.lo % 256 === 0, `${a.what}: offset ${a.lo} is not 256-aligned`);
-    assert.ok(a.hi <= p.chunkSizes[a.chunk] && a.hi <= limit, `${a.what}: bytes [${a.lo}, ${a.hi}) cross chunk ${a.chunk} (${p.chunkSizes[a.chunk]} B, limit ${limit})`);
-  }
-  let pairs = 0;
-  for (let i = 0; i < spans.length; i++) {
-    for (let j = i + 1; j < spans.length; j++) {
-      const a = spans[i], b = spans[j];
-      if (a.s > b.e || b.s > a.e) continue;
-      pairs++;
-      assert.ok(a.chunk !== b.chunk || a.hi <= b.lo || b.hi <= a.lo,
-        `${a.what} (steps ${a.s}..${a.e}, chunk ${a.chunk} [${a.lo}, ${a.hi})) and ${b.what} (steps ${b.s}..${b.e}, [${b.lo}, ${b.hi})) are alive together and overlap`);
-    }
-  }
-  return pairs;
-}
-
 test('UNet-like DAG: no two simultaneously live tensors (or scratch) overlap in the arena, and bytes are reused', () => {
   const { g } = unetLike();
   const p = plan(g, { scratch: scratchOf });
@@ -136,27 +89,6 @@ test('chunks: a small limit splits the arena, no tensor straddles two, and over-
     assert.unreachable();
   } catch (e: any) {
     assert.match(e.message, /needs 4096 bytes, over the adapter's maxStorageBufferBindingSize 2048/);
-  }
-});
-
-test('random DAGs (seeded) with chunk limits: no two live tensors overlap', () => {
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  for (let t = 0; t < 40; t++) {
-    const g = new Graph('f32');
-    const nodes: Node[] = [16, 64, 256, 1024].map((s) => g.input(`x${s}`, [s]));
-    const n = 5 + Math.floor(rnd() * 30);
-    for (let i = 0; i < n; i++) {
-      const a = nodes[Math.floor(rnd() * nodes.length)];
-      const same = nodes.filter((m) => m.numel === a.numel);
-      const b = same[Math.floor(rnd() * same.length)];
-      nodes.push(rnd() < 0.2 ? g.view(add(g.view(a, [a.numel / 4, 4]), g.view(b, [b.numel / 4, 4])), [a.numel]) : rnd() < 0.5 ? add(a, b) : mul(a, b));
-    }
-    const ops = nodes.filter((m) => m.op !== 'leaf');
-    for (let k = 0; k < 3; k++) g.output(`o${k}`, ops[Math.floor(rnd() * ops.length)]);
-    g.output('last', nodes[nodes.length - 1]);
-    const limit = t % 2 ? 8192 : Infinity;
-    assertNoLiveOverlap(plan(g, { chunkBytes: limit }), limit);
   }
 });
 

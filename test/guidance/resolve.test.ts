@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GUIDANCE_FAMILIES, SITE_LAYOUTS } from '../../src/guidance/families.ts';
-import { parseAlpha, resolveGuidance, scheduleAt } from '../../src/guidance/resolve.ts';
+import { checkSettings, parseAlpha, resolveGuidance, scheduleAt } from '../../src/guidance/resolve.ts';
 import { siteOf, type GuidanceOptions } from '../../src/guidance/types.ts';
 
 const throws = (f: () => unknown, re: RegExp) => {
@@ -37,6 +37,9 @@ test('unknown options and options of another mode are rejected', () => {
   throws(() => resolveGuidance({ mode: 'nasa', tau: 2 }, 'sd1'), /--tau does not apply to --guidance nasa \(it takes --alpha\)/);
   throws(() => resolveGuidance({ mode: 'nope' as 'none' }, 'sd1'), /unknown mode 'nope'/);
   throws(() => resolveGuidance({ mode: 'nag', alpha: 2 }, 'sd1'), /nag blend\) must be a finite number in \[0, 1\]/);
+  // Settings handed straight to a model (library API) are checked the same way.
+  throws(() => checkSettings({ mode: 'vsf', scale: 3, offset: 0.1, tau: 1 } as never, ['blocks']), /guidance vsf: unknown setting 'tau' \(vsf takes scale, offset\)/);
+  throws(() => checkSettings({ mode: 'nasa', alpha: { default: 0.2, up: 0.1 } }, ['blocks']), /unknown schedule key 'up'/);
 });
 
 test('sites: a layout maps module prefixes to parts; an unknown prefix is an error, not a guess', () => {

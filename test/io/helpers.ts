@@ -3,13 +3,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { EngineError } from '../../src/errors.ts';
 import { readAll, type WeightSource } from '../../src/io/safetensors.ts';
 import type { WeightStore } from '../../src/io/store.ts';
+import { FIXTURES } from '../util/fixture.ts';
 
-export const FIX = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+export const FIX = FIXTURES;
 export const TINY = path.join(FIX, 'sd21-turbo-tiny');
 export const TINY_SINGLE = path.join(FIX, 'sd21-turbo-tiny.single.safetensors');
 

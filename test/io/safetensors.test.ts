@@ -27,7 +27,7 @@ test('write then read: all dtypes, scalar and empty tensors, metadata, aligned l
   assert.equal(w.order.map((t) => t.name), ['a.i64', 'f64', 'empty', 'scalar', 'i32', 'bf', 'b.f16', 'c.u8', 'bool'], 'reference dtype order, then by name');
   const data = new Map<string, Uint8Array>();
   for (const t of w.order) {
-    const n = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+    const n = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype as StDType];
     const b = bytesFor(n, t.name.length);
     data.set(t.name, b);
     w.writeTensor(t.name, n > 3 ? [b.subarray(0, 2), b.subarray(2)] : [b]);

@@ -4,14 +4,14 @@
 // is reported where it starts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { toFloat32 } from '../../src/io/dtype.ts';
 import { SafetensorsReader } from '../../src/io/safetensors.ts';
 import type { HostTensor, UNetInputs } from '../../src/models/index.ts';
 import { closeReport } from '../util/compare.ts';
+import { FIXTURES } from '../util/fixture.ts';
 
-export const FIX = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+export const FIX = FIXTURES;
 export const caseDir = (name: string) => path.join(FIX, name);
 
 export interface Case {

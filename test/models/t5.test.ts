@@ -135,7 +135,7 @@ test('T5 f16: blocks that overflow f16 are re-run in f32, with a note; the outpu
     const got = (await enc.forward(pos)).last_hidden_state;
     assert.equal(enc.lastRun!.f32Groups, [0, 1]);
     assert.match(notes[0], /t5: blocks 0\.\.0 overflowed f16/);
-    assert.match(notes[1], /t5: the input of blocks 1\.\.1 exceeds the f16 range; running them in f32/);
+    assert.match(notes[1], /t5: the input of blocks 1\.\.1 exceeds the f16 range; running it in f32/);
     assertClose('f16 with f32 fallback', got.data, want.data, 1e-4, 1e-3);
     notes.length = 0;
     await enc.forward(pos); // remembered: straight to f32, no new notes for group 0

@@ -54,6 +54,7 @@ test('unet-sd15-nasa: per-part and per-layer alpha schedules', async () => {
     const d = (name: string) => Math.max(...Array.from(get(c, name).data, (v, i) => Math.abs(v - mid.sample.data[i])));
     assert.ok(d('sample_t999') > 1e-3 && d(alphaName(1)) > 1e-3, `mid-only schedule should differ from alpha 0 (${d('sample_t999')}) and alpha 1 everywhere (${d(alphaName(1))})`);
     await rejects(() => unet.forward(x, { guidance: { mode: 'nasa', alpha: { default: 0, layers: [1, 1, 1, 1, 1] } } }), /alpha\.layers has 5 entries but the model has 4 cross-attention layers/);
+    await rejects(() => unet.forward(x, { guidance: { mode: 'nasa', alpha: { default: 0.2, blocks: -1 } } }), /unknown schedule key 'blocks' \(this model's keys: default, layers, down, mid, up\)/);
     await rejects(() => unet.forward({ ...unetInputs(c), timestep: 999 }, { guidance: { mode: 'nasa', alpha: 0.1 } }), /missing input 'negative_encoder_hidden_states'/);
   } finally {
     unet.destroy();

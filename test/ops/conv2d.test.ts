@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, conv2dVariants, type Conv2dVariant, type Pair, type Padding } from '../../src/ops/conv2d.ts';
-import { pickVariant } from '../../src/ops/variant.ts';
+import { conv2d, type Pair, type Padding } from '../../src/ops/conv2d.ts';
+import { VARIANTS } from '../../src/ops/variant.ts';
 import { conv2d as ref } from '../../src/ref/conv2d.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -32,7 +32,7 @@ const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v)
 const sides = (v: Padding): [number, number, number, number] =>
   typeof v === 'number' ? [v, v, v, v] : v.length === 2 ? [v[0], v[0], v[1], v[1]] : v;
 
-for (const variant of conv2dVariants) {
+for (const variant of VARIANTS.conv2d) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`conv2d ${variant} ${dtype}`, async () => {
       for (const [i, k] of cases.entries()) {
@@ -69,24 +69,6 @@ test('conv2d rejects bad shapes at build time', () => {
   assert.throws(() => conv2d(g.input('x2', [3, 8, 8]), g.input('w4', [4, 3, 3, 3]), null), /conv2d.*expected x \[B, Cin, H, W\]/);
   assert.throws(() => conv2d(x, g.input('w5', [4, 3, 3, 3]), null, { stride: 0 }), /conv2d: stride/);
   assert.throws(() => conv2d(x, g.input('w6', [4, 3, 3, 3]), null, { padding: [1, 2, 3] as any }), /conv2d: padding must be/);
-});
-
-test('ENGINE_FORCE_VARIANT picks a conv2d variant', () => {
-  const gpu = { isSoftware: false, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 32768 };
-  const pick = (attr?: Conv2dVariant) => pickVariant<Conv2dVariant>('conv2d', conv2dVariants, attr, 'direct', 'gemm', { ...gpu, isSoftware: true });
-  const old = process.env.ENGINE_FORCE_VARIANT;
-  try {
-    process.env.ENGINE_FORCE_VARIANT = 'matmul=tiled,conv2d=gemm';
-    assert.is(pick(), 'gemm');
-    process.env.ENGINE_FORCE_VARIANT = 'direct';
-    assert.is(pickVariant<Conv2dVariant>('conv2d', conv2dVariants, undefined, 'direct', 'gemm', gpu), 'direct');
-    assert.is(pick('gemm'), 'gemm');
-    process.env.ENGINE_FORCE_VARIANT = 'other';
-    assert.is(pick(), 'direct', 'unknown names fall back to the adapter default');
-  } finally {
-    if (old === undefined) delete process.env.ENGINE_FORCE_VARIANT;
-    else process.env.ENGINE_FORCE_VARIANT = old;
-  }
 });
 
 test.run();

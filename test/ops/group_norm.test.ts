@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { groupNorm, type GroupNormVariant } from '../../src/ops/group_norm.ts';
+import { groupNorm } from '../../src/ops/group_norm.ts';
+import { VARIANTS } from '../../src/ops/variant.ts';
 import { groupNorm as ref } from '../../src/ref/group_norm.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -14,7 +15,7 @@ const cases: [number[], number][] = [
   [[1, 6, 17, 19], 2], [[1, 320, 64, 64], 32],
 ];
 
-for (const variant of ['fused', 'split'] as GroupNormVariant[]) {
+for (const variant of VARIANTS.group_norm) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`group_norm ${variant} ${dtype}`, async () => {
       for (const [k, [shape, groups]] of cases.entries()) {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { layerNorm } from '../../src/ops/layer_norm.ts';
-import type { RowVariant } from '../../src/ops/softmax.ts';
+import { VARIANTS } from '../../src/ops/variant.ts';
 import { layerNorm as ref } from '../../src/ref/layer_norm.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -10,7 +10,7 @@ import { rand, roundF16, runGraph } from '../util/gpu.ts';
 const shapes = [[1], [3, 5], [2, 7, 77], [9, 320], [2, 1025], [200, 19]];
 const affines = [[true, true], [true, false], [false, true], [false, false]];
 
-for (const variant of ['wg', 'row'] as RowVariant[]) {
+for (const variant of VARIANTS.layer_norm) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`layer_norm ${variant} ${dtype}`, async () => {
       for (const [k, shape] of shapes.entries()) {

@@ -4,7 +4,11 @@ import { matmul, linear, MATMUL_VARIANTS } from '../../src/ops/matmul.ts';
 import { matmul as ref } from '../../src/ref/matmul.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
-import { rand, roundF16, runGraph } from '../util/gpu.ts';
+import { device, rand, roundF16, runGraph } from '../util/gpu.ts';
+import { Executable } from '../../src/graph/run.ts';
+import { linearQ8 } from '../../src/ref/matmul.ts';
+import { dequantizeQ8_0, quantizeQ8_0 } from '../../src/tensor/q8_0.ts';
+import { memorySource } from '../../src/io/views.ts';
 
 const numel = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
@@ -62,6 +66,68 @@ for (const variant of MATMUL_VARIANTS) {
     });
   }
 }
+
+// q8_0 weights (GGML block_q8_0), dequantized inside the kernel: against the naive
+// block-decoding reference, which uses exactly the stored weights, so the tolerance is
+// the float one; odd M and N exercise the clamped/masked paths.
+const q8Cases: [number[], number, boolean][] = [[[5, 32], 3, true], [[2, 3, 64], 8, false], [[70, 96], 66, true]];
+for (const variant of MATMUL_VARIANTS) {
+  for (const dtype of ['f32', 'f16'] as const) {
+    test(`linear ${variant} ${dtype} with a q8_0 weight`, async () => {
+      for (const [xs, N, withBias] of dtype === 'f32' ? q8Cases : q8Cases.slice(0, 2)) {
+        const K = xs[xs.length - 1];
+        let x = rand(numel(xs), 6), bias = rand(N, 7);
+        if (dtype === 'f16') [x, bias] = [roundF16(x), roundF16(bias)];
+        const blocks = quantizeQ8_0(rand(N * K, 8, 0.3));
+        const w = memorySource('w', 'Q8_0', [N, K], blocks);
+        const out = await runGraph(dtype, (g) => ({
+          y: linear(g.input('x', xs), g.weight(w, 'q8_0'), withBias ? g.input('bias', [N]) : null, { variant }),
+        }), withBias ? { x, bias } : { x });
+        const exp = linearQ8(x, numel(xs) / K, K, blocks, N, withBias ? bias : null);
+        const [atol, rtol] = dtype === 'f32' ? [1e-5 * K, 1e-5] : [2e-3 * Math.sqrt(K), 2e-3];
+        const r = assertClose(`linear q8_0 ${variant} ${dtype} [${xs}]->${N}`, out.y, exp, atol, rtol);
+        if (process.env.VERBOSE) console.log(`q8_0 ${variant} ${dtype} [${xs}]->${N}: max |diff| ${r.maxAbs.toExponential(2)}`);
+      }
+    });
+  }
+}
+
+test('q8_0 blocks: GGML quantization, and the two CPU decoders agree', () => {
+  // x = i - 16 in one block: amax 16, d = 16/127, q = round(x * 127/16), half away from zero
+  const x = Float32Array.from({ length: 32 }, (_, i) => i - 16);
+  const b = quantizeQ8_0(x);
+  assert.is(b.length, 34);
+  assert.is(new DataView(b.buffer).getUint16(0, true), 0x3008); // f16(0.1259842) = 0x3008
+  const q = Array.from(new Int8Array(b.buffer, 2, 32));
+  assert.equal(q.slice(0, 4), [-127, -119, -111, -103]);
+  assert.is(q[16], 0);
+  assert.is(q[31], 119); // 15 * 7.9375 = 119.06
+  const w = rand(4 * 64, 9);
+  const blocks = quantizeQ8_0(w);
+  const deq = dequantizeQ8_0(blocks, w.length);
+  for (let i = 0; i < w.length; i++) assert.ok(Math.abs(deq[i] - w[i]) <= 1 / 127 / 2 + 1e-3, `|w - deq| at ${i}`);
+  const xin = rand(3 * 64, 10);
+  assertClose('linearQ8 vs dequantize + matmul', linearQ8(xin, 3, 64, blocks, 4), ref(xin, [3, 64], deq, [4, 64], true), 1e-5);
+});
+
+test('validate mode reads a q8_0 weight back dequantized and checks the q8_0 linear', async () => {
+  const g = new Graph('f32');
+  const blocks = quantizeQ8_0(rand(8 * 64, 11));
+  g.output('y', linear(g.input('x', [3, 64]), g.weight(memorySource('w', 'Q8_0', [8, 64], blocks), 'q8_0'), null));
+  const ex = await Executable.compile(await device(), g, { validate: true });
+  try {
+    assert.is(ex.memory.weights, 8 * 2 * 34); // blocks, not 8 x 64 floats
+    await ex.run({ x: rand(3 * 64, 12) }); // throws if the GPU result diverges from the reference
+  } finally {
+    ex.destroy();
+  }
+});
+
+test('q8_0 weight with rows that are not whole blocks fails at build time', () => {
+  const g = new Graph();
+  assert.throws(() => linear(g.input('x', [2, 40]), g.input('w', [5, 40], 'q8_0' as any), null), /linear.*40 values are not whole 32-value blocks/);
+  assert.throws(() => g.weight(memorySource('w2', 'F32', [2, 32], new Uint8Array(256)), 'q8_0'), /q8_0 storage needs a q8_0 tensor/);
+});
 
 test('linear output shape keeps leading dims', () => {
   const g = new Graph();

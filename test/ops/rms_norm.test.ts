@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmsNorm } from '../../src/ops/rms_norm.ts';
-import type { RowVariant } from '../../src/ops/softmax.ts';
+import { VARIANTS } from '../../src/ops/variant.ts';
 import { rmsNorm as ref } from '../../src/ref/rms_norm.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -9,7 +9,7 @@ import { rand, roundF16, runGraph } from '../util/gpu.ts';
 
 const shapes = [[1], [3, 5], [2, 7, 77], [9, 512], [2, 1031], [150, 21]];
 
-for (const variant of ['wg', 'row'] as RowVariant[]) {
+for (const variant of VARIANTS.rms_norm) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`rms_norm ${variant} ${dtype}`, async () => {
       for (const shape of shapes) {

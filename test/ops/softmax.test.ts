@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { softmax, type RowVariant } from '../../src/ops/softmax.ts';
+import { softmax } from '../../src/ops/softmax.ts';
+import { VARIANTS } from '../../src/ops/variant.ts';
 import { softmax as ref } from '../../src/ref/softmax.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -9,7 +10,7 @@ import { rand, roundF16, runGraph } from '../util/gpu.ts';
 // Rows shorter and longer than the workgroup (256), odd lengths, one long row, many rows.
 const shapes = [[1], [5, 3], [2, 3, 77], [7, 257], [1, 1000], [3, 2049], [300, 33]];
 
-for (const variant of ['wg', 'row'] as RowVariant[]) {
+for (const variant of VARIANTS.softmax) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`softmax ${variant} ${dtype}`, async () => {
       for (const shape of shapes) {

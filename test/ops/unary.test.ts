@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { clampAbs, scale, silu, gelu, geluTanh, quickGelu } from '../../src/ops/unary.ts';
+import { clampAbs, scale, silu, gelu, geluTanh, quickGelu, relu, tanh } from '../../src/ops/unary.ts';
 import { unary, type UnaryKind } from '../../src/ref/unary.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
 import { rand, roundF16, runGraph } from '../util/gpu.ts';
 
 const fns: Record<UnaryKind, (x: any) => any> = {
-  scale: (x) => scale(x, -1.75, 0.3), silu, gelu, geluTanh, quickGelu, clamp: (x) => clampAbs(x, 5),
+  scale: (x) => scale(x, -1.75, 0.3), silu, gelu, geluTanh, quickGelu, relu, tanh, clamp: (x) => clampAbs(x, 5),
 };
 // Odd sizes exercise the scalar path, multiples of 4 the vec4 path.
 const shapes = [[1], [7], [3, 37], [2, 5, 64], [1001]];

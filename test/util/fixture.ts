@@ -1,10 +1,25 @@
-// Fixture helpers for tests that need integer goldens (token ids) as plain number arrays,
-// read through the engine's own safetensors reader.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Where the golden fixtures are, and helpers for tests that need integer goldens (token ids)
+// as plain number arrays, read through the engine's own safetensors reader.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { readAll, SafetensorsReader } from '../../src/io/safetensors.ts';
 
-export const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
+/**
+ * The fixture root: $ENGINE_FIXTURES, else ../shared/fixtures beside the repository. Every
+ * fixture test imports it, so when the folder is missing the run stops here with one line
+ * and exit status 1: fixture tests neither pass vacuously nor die with a stack trace.
+ */
+export const FIXTURES = fixtureRoot();
+
+function fixtureRoot(): string {
+  const env = process.env.ENGINE_FIXTURES;
+  const root = env ? resolve(env) : join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
+  if (!existsSync(join(root, 'README.md'))) {
+    process.stderr.write(`fixtures: no fixture folder at ${root} (${env ? 'from ENGINE_FIXTURES' : 'expected ../shared/fixtures beside the repository; or set ENGINE_FIXTURES'}); the fixture tests cannot run\n`);
+    process.exit(1);
+  }
+  return root;
+}
 
 export interface FixtureTensor { dtype: string; shape: number[]; data: number[]; }
 

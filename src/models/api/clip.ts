@@ -2,11 +2,9 @@
 // forward() on token ids.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { CLIPTextModel, pooledIndex } from '../clip.ts';
 import { clipTextConfig, type ClipTextConfig } from '../configs.ts';
-import { checkInputs, GraphCache, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export class ClipTextEncoder {
   private cache: GraphCache;
@@ -16,15 +14,12 @@ export class ClipTextEncoder {
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): ClipTextEncoder {
-    return ClipTextEncoder.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return ClipTextEncoder.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): ClipTextEncoder {
-    const config = clipTextConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new CLIPTextModel(ws, config);
-    warnUnused(ws, where, [/embeddings\.position_ids$/]);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): ClipTextEncoder {
+    const { model, config } = buildModel(where, comp, clipTextConfig, CLIPTextModel, [/embeddings\.position_ids$/]);
     return new ClipTextEncoder(model, config, opts);
   }
 

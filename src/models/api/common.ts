@@ -6,7 +6,8 @@ import { EngineError } from '../../errors.ts';
 import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable, type HostArray } from '../../graph/run.ts';
-import type { WeightScope } from '../../io/store.ts';
+import { openComponent } from '../../io/folder.ts';
+import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { shapeStr } from '../../tensor/dtype.ts';
 import '../../ops/index.ts';
 import { recordTaps } from '../nn.ts';
@@ -93,6 +94,28 @@ export function checkInputs(what: string, specs: InputSpec[], inputs: Record<str
  * After a model is built from `ws`: tensors nobody asked for usually mean a config that
  * does not match the checkpoint (e.g. fewer layers); say so once, on stderr.
  */
+/** A component as opened from a folder or from a single-file checkpoint's part. */
+export interface Component { config: Record<string, any>; store: WeightStore }
+
+/** The component folder `load(dir, opts)` opens (config.json + weights under any diffusers file name). */
+export function openForLoad(dir: string, opts: LoadOptions): Component {
+  return openComponent(dir, { variant: opts.variant ?? null });
+}
+
+/**
+ * What every `fromComponent` does: read config.json with `readConfig` (errors name
+ * `where`/config.json), build `Model` on the component's weights, and warn about checkpoint
+ * tensors it did not use (but those matching `ignore`).
+ */
+export function buildModel<C, M>(where: string, comp: Component, readConfig: (cfg: Record<string, any>, file: string) => C,
+  Model: new (ws: WeightScope, config: C) => M, ignore: RegExp[] = []): { model: M; config: C } {
+  const config = readConfig(comp.config, `${where}/config.json`);
+  const ws = new WeightScope(comp.store);
+  const model = new Model(ws, config);
+  warnUnused(ws, where, ignore);
+  return { model, config };
+}
+
 export function warnUnused(ws: WeightScope, where: string, ignore: RegExp[] = []): void {
   const extra = ws.unused().filter((n) => !ignore.some((re) => re.test(n)));
   if (extra.length) console.error(`warning: ${where}: ${extra.length} tensor(s) not used by the model, e.g. ${extra.slice(0, 4).map((n) => `'${n}'`).join(', ')}`);

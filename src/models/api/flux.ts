@@ -6,14 +6,12 @@
 //   const { sample } = await flux.forward({ hidden_states, encoder_hidden_states, pooled_projections, timestep: 1, img_ids, txt_ids });
 //   const nasa = await flux.forward({ ...inputs, negative_encoder_hidden_states }, { guidance: { mode: 'nasa', alpha: 0.5 } });
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { FluxTransformer2DModel } from '../flux.ts';
 import { fluxConfig, type FluxConfig } from '../flux_configs.ts';
 import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
 import { guidanceScalars } from '../../guidance/scalars.ts';
 import type { AttentionGuidance } from '../../guidance/types.ts';
-import { checkFinite, checkInputs, GraphCache, shapeKey, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, checkFinite, checkInputs, GraphCache, openForLoad, shapeKey, type Component, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
 
 export interface FluxInputs {
   /** [B, N, in_channels]: packed latent tokens (packLatents). */
@@ -51,14 +49,11 @@ export class Flux {
   }
 
   static load(dir: string, opts: LoadOptions = {}): Flux {
-    return Flux.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return Flux.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Flux {
-    const config = fluxConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new FluxTransformer2DModel(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): Flux {
+    const { model, config } = buildModel(where, comp, fluxConfig, FluxTransformer2DModel);
     return new Flux(model, config, opts);
   }
 

@@ -6,11 +6,9 @@ import type { Graph } from '../../graph/graph.ts';
 import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
 import { guidanceScalars } from '../../guidance/scalars.ts';
 import type { AttentionGuidance } from '../../guidance/types.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { PixArtTransformer2DModel } from '../pixart.ts';
 import { pixartConfig, type PixArtConfig } from '../pixart_configs.ts';
-import { checkFinite, checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkFinite, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface PixArtInputs {
   /** [B, in_channels, H, W] */
@@ -54,14 +52,11 @@ export class PixArt {
   }
 
   static load(dir: string, opts: LoadOptions = {}): PixArt {
-    return PixArt.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return PixArt.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): PixArt {
-    const config = pixartConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new PixArtTransformer2DModel(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): PixArt {
+    const { model, config } = buildModel(where, comp, pixartConfig, PixArtTransformer2DModel);
     return new PixArt(model, config, opts);
   }
 

@@ -23,16 +23,13 @@ import { getDevice, type Device } from '../../gpu/device.ts';
 import { Graph, type Float, type Node } from '../../graph/graph.ts';
 import { Executable } from '../../graph/run.ts';
 import { toFloat32 } from '../../io/dtype.ts';
-import { openComponent } from '../../io/folder.ts';
-import { DTYPE_BYTES, type WeightSource } from '../../io/safetensors.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
+import { bytesFor, type WeightSource } from '../../io/safetensors.ts';
 import { add } from '../../ops/index.ts';
 import { recordTaps } from '../nn.ts';
 import { t5Config, type T5Config } from '../pixart_configs.ts';
 import { maskBias, positionBias, T5EncoderModel } from '../t5.ts';
-import { checkInputs, GraphCache, warnUnused, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
-
-const F16_MAX = 65504;
+import { allFinite, runF16OrF32 } from './f16.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface T5LoadOptions extends LoadOptions {
   /** Most weight bytes one block graph may hold (default 1 GiB; at least one block). */
@@ -77,15 +74,12 @@ export class T5Encoder {
   }
 
   static load(dir: string, opts: T5LoadOptions = {}): T5Encoder {
-    return T5Encoder.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return T5Encoder.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: T5LoadOptions = {}): T5Encoder {
-    const config = t5Config(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new T5EncoderModel(ws, config);
+  static fromComponent(where: string, comp: Component, opts: T5LoadOptions = {}): T5Encoder {
     // A full T5 (encoder-decoder) folder: only the encoder is used.
-    warnUnused(ws, where, [/^decoder\./, /^lm_head\./]);
+    const { model, config } = buildModel(where, comp, t5Config, T5EncoderModel, [/^decoder\./, /^lm_head\./]);
     return new T5Encoder(model, config, opts);
   }
 
@@ -141,23 +135,15 @@ export class T5Encoder {
         const feed = { hidden: h.data, position_bias: pos, mask: maskBias(mask, dtype) };
         return this.runGroup(gi, `${B}x${S}`, build, feed, dtype, !!opts.debug, stats);
       };
-      let r: Record<string, HostTensor> | null = null;
-      if (this.dtype === 'f16' && !this.f32Groups.has(gi)) {
-        if (!fitsF16(h)) this.warn(`t5: the input of blocks ${from}..${to - 1} exceeds the f16 range; running them in f32`);
-        else {
-          r = await run('f16');
-          // Kernels may store an overflow as inf or as the largest f16: both mean f16 did not hold.
-          if (!Object.values(r).every(belowF16Max)) {
-            this.warn(`t5: blocks ${from}..${to - 1} overflowed f16 (inf/NaN or |x| >= ${F16_MAX} in their output); re-ran them in f32`);
-            r = null;
-          }
+      let r: Record<string, HostTensor>;
+      if (this.dtype === 'f16') {
+        const res = await runF16OrF32('t5', `blocks ${from}..${to - 1}`, h, this.f32Groups.has(gi), run, this.warn);
+        if (res.usedF32) {
+          this.f32Groups.add(gi);
+          stats.f32Groups.push(gi);
         }
-        if (!r) this.f32Groups.add(gi);
-      }
-      if (!r) {
-        if (this.dtype === 'f16') stats.f32Groups.push(gi);
-        r = await run(this.dtype === 'f16' ? 'f32' : this.dtype);
-      }
+        r = res.out;
+      } else r = await run(this.dtype);
       h = r.hidden;
       for (const [k, v] of Object.entries(r)) if (k.startsWith('debug.')) out[k] = v;
       if (last) out.last_hidden_state = r.last_hidden_state;
@@ -218,7 +204,7 @@ export function groupBlocks(bytes: number[], budget: number): [number, number][]
 
 /** Rows `ids` of an embedding table [V, D] read from its file (only those rows), as f32. */
 export function embedRows(table: WeightSource, ids: ArrayLike<number>, D: number): Float32Array {
-  const rowBytes = D * DTYPE_BYTES[table.dtype];
+  const rowBytes = bytesFor(table.dtype, D);
   const rows = new Map<number, Float32Array>();
   const out = new Float32Array(ids.length * D);
   for (let i = 0; i < ids.length; i++) {
@@ -233,19 +219,4 @@ export function embedRows(table: WeightSource, ids: ArrayLike<number>, D: number
     out.set(r, i * D);
   }
   return out;
-}
-
-function allFinite(t: HostTensor): boolean {
-  for (const v of t.data) if (!Number.isFinite(v)) return false;
-  return true;
-}
-
-function belowF16Max(t: HostTensor): boolean {
-  for (const v of t.data) if (!(Math.abs(v) < F16_MAX)) return false;
-  return true;
-}
-
-function fitsF16(t: HostTensor): boolean {
-  for (const v of t.data) if (!(Math.abs(v) <= F16_MAX)) return false;
-  return true;
 }

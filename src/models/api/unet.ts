@@ -5,11 +5,9 @@ import type { Graph } from '../../graph/graph.ts';
 import { layoutParts, SITE_LAYOUTS } from '../../guidance/families.ts';
 import { guidanceScalars } from '../../guidance/scalars.ts';
 import type { AttentionGuidance } from '../../guidance/types.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { unetConfig, type UNetConfig } from '../configs.ts';
 import { UNet2DConditionModel } from '../unet.ts';
-import { checkFinite, checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
+import { buildModel, openForLoad, checkFinite, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions, type Component } from './common.ts';
 
 export interface UNetInputs {
   /** [B, in_channels, H, W] */
@@ -42,15 +40,12 @@ export class UNet {
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): UNet {
-    return UNet.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return UNet.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): UNet {
-    const config = unetConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new UNet2DConditionModel(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): UNet {
+    const { model, config } = buildModel(where, comp, unetConfig, UNet2DConditionModel);
     return new UNet(model, config, opts);
   }
 

@@ -8,13 +8,12 @@
 // The stages that needed f32 are remembered for the next call of the same shape.
 import { EngineError } from '../../errors.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { openComponent } from '../../io/folder.ts';
-import { WeightScope, type WeightStore } from '../../io/store.ts';
 import { vaeConfig, type VaeConfig } from '../configs.ts';
+import { latentsToZ, zToLatents } from '../latents.ts';
 import { AutoencoderKL } from '../vae.ts';
-import { checkInputs, GraphCache, warnUnused, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type RunOptions } from './common.ts';
-
-const F16_MAX = 65504;
+import { allFinite, runF16OrF32 } from './f16.ts';
+import { buildModel, openForLoad, checkInputs, GraphCache, shapeKey, type HostTensor, type InputSpec, type LoadOptions, type Component } from './common.ts';
+import { joinChannels, splitChannels, VaeTiler, type VaeRunOptions } from './vae_tiler.ts';
 
 export type VaeMethod = 'encode' | 'decode';
 
@@ -26,24 +25,24 @@ export class Vae {
   private f32Stages = new Map<string, Set<number>>();
   /** Where overflow notes go (stderr by default; tests capture it). */
   warn: (msg: string) => void = (m) => console.error(m);
+  /** Tiled decode/encode (diffusers' enable_tiling); `tiler.mode` is 'auto' unless set. */
+  readonly tiler: VaeTiler;
 
   private constructor(readonly model: AutoencoderKL, readonly config: VaeConfig, opts: LoadOptions) {
     this.cache = GraphCache.forOptions(opts);
+    this.tiler = new VaeTiler(model, config, opts.device);
     const stages = model.decodeStages().length;
     this.stageCache = this.cache.sibling(2 * stages);
   }
 
   /** Opens a component folder (config.json + weights under any diffusers file name). */
   static load(dir: string, opts: LoadOptions = {}): Vae {
-    return Vae.fromComponent(dir, openComponent(dir, { variant: opts.variant ?? null }), opts);
+    return Vae.fromComponent(dir, openForLoad(dir, opts), opts);
   }
 
   /** Builds from an opened component (a folder, or a single-file checkpoint's part); `where` names it in errors. */
-  static fromComponent(where: string, comp: { config: Record<string, any>; store: WeightStore }, opts: LoadOptions = {}): Vae {
-    const config = vaeConfig(comp.config, `${where}/config.json`);
-    const ws = new WeightScope(comp.store);
-    const model = new AutoencoderKL(ws, config);
-    warnUnused(ws, where);
+  static fromComponent(where: string, comp: Component, opts: LoadOptions = {}): Vae {
+    const { model, config } = buildModel(where, comp, vaeConfig, AutoencoderKL);
     return new Vae(model, config, opts);
   }
 
@@ -58,10 +57,18 @@ export class Vae {
   }
 
   /** sample [B, 3, H, W] -> mean, logvar [B, latent, H/f, W/f] (logvar clamped to [-30, 20]). */
-  async encode(inputs: { sample: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async encode(inputs: { sample: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     const f = 2 ** (this.config.block_out_channels.length - 1);
     const { H, W } = checkInputs(`${this.className} encode`, this.signature('encode'), inputs);
     if (H % f || W % f) throw new EngineError(`${this.className} encode: image is ${H}x${W}; height and width must be divisible by ${f}`);
+    if (!opts.whole && !opts.debug) { // --debug: one untiled pass with its intermediates
+      const moments = await this.tiler.run('encode', inputs.sample, this.dtype, async (tile) => {
+        const r = await this.encode({ sample: tile }, { whole: true, unclamped: true });
+        return joinChannels(r.mean, r.logvar);
+      });
+      const [mean, logvar] = splitChannels(moments, this.config.latent_channels);
+      return { mean, logvar: clampLogvar(logvar) };
+    }
     const build = (g: Graph) => this.model.encode(g.input('sample', inputs.sample.shape)) as unknown as Record<string, any>;
     const key = `encode|${shapeKey(inputs.sample)}`;
     let out = await this.cache.run(key, build, { sample: inputs.sample.data }, opts);
@@ -70,15 +77,15 @@ export class Vae {
       this.warn(`vae encode: f16 overflowed (inf/NaN in the output); re-ran the encoder in f32`);
       out = await this.cache.run(key, build, { sample: inputs.sample.data }, { ...opts, dtype: 'f32' });
     }
-    const lv = out.logvar.data;
-    for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+    if (!opts.unclamped) clampLogvar(out.logvar);
     return out;
   }
 
   /** z [B, latent, h, w] (unscaled) -> sample [B, out_channels, h*f, w*f]. */
-  async decode(inputs: { z: HostTensor }, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+  async decode(inputs: { z: HostTensor }, opts: VaeRunOptions = {}): Promise<Record<string, HostTensor>> {
     checkInputs(`${this.className} decode`, this.signature('decode'), inputs);
     const z = inputs.z;
+    if (!opts.whole && !opts.debug) return { sample: await this.tiler.run('decode', z, this.dtype, async (tile) => (await this.decode({ z: tile }, { whole: true })).sample) };
     const key = shapeKey(z);
     const known = this.f32Stages.get(key);
     if (this.dtype === 'f32' || !known) {
@@ -98,22 +105,10 @@ export class Vae {
     const stages = this.model.decodeStages();
     for (let i = 0; i < stages.length; i++) {
       const s = stages[i];
-      const run = (dtype: 'f16' | 'f32') => this.stageCache.run(`stage${i}|${h.shape.join('x')}`, (g) => ({ h: s.forward(g.input('h', h.shape)) }), { h: h.data }, { dtype });
-      let out: HostTensor | null = null;
-      if (!f32.has(i) && fitsF16(h)) {
-        out = (await run('f16')).h;
-        if (!fitsF16(out)) {
-          this.warn(`vae decode: ${s.name} overflowed f16 (inf/NaN or |x| > ${F16_MAX} in its output); re-ran it in f32`);
-          out = null;
-        }
-      } else if (!f32.has(i)) {
-        this.warn(`vae decode: the input of ${s.name} exceeds the f16 range; running it in f32`);
-      }
-      if (!out) {
-        f32.add(i);
-        out = (await run('f32')).h;
-      }
-      h = out;
+      const run = async (dtype: 'f16' | 'f32') => ({ h: (await this.stageCache.run(`stage${i}|${h.shape.join('x')}`, (g) => ({ h: s.forward(g.input('h', h.shape)) }), { h: h.data }, { dtype })).h });
+      const r = await runF16OrF32('vae decode', s.name, h, f32.has(i), run, this.warn);
+      if (r.usedF32) f32.add(i);
+      h = r.out.h;
     }
     if (!allFinite(h)) throw new EngineError(`${this.className} decode: the output holds inf/NaN even with f32 stages (is z the unscaled latent?)`);
     return h;
@@ -121,14 +116,12 @@ export class Vae {
 
   /** UNet latents -> the z decode() takes: latents / scaling_factor + shift_factor. */
   latentsToZ(latents: HostTensor): HostTensor {
-    const { scaling_factor: s, shift_factor: sh } = this.config;
-    return { shape: [...latents.shape], data: Float32Array.from(latents.data, (v) => v / s + (sh ?? 0)) };
+    return { shape: [...latents.shape], data: latentsToZ(latents.data, this.config) };
   }
 
   /** Encoder mean (or a sample) -> UNet latents: (z - shift_factor) * scaling_factor. */
   zToLatents(z: HostTensor): HostTensor {
-    const { scaling_factor: s, shift_factor: sh } = this.config;
-    return { shape: [...z.shape], data: Float32Array.from(z.data, (v) => (v - (sh ?? 0)) * s) };
+    return { shape: [...z.shape], data: zToLatents(z.data, this.config) };
   }
 
   destroy(): void {
@@ -137,12 +130,9 @@ export class Vae {
   }
 }
 
-function allFinite(t: HostTensor): boolean {
-  for (const v of t.data) if (!Number.isFinite(v)) return false;
-  return true;
-}
-
-function fitsF16(t: HostTensor): boolean {
-  for (const v of t.data) if (!(Math.abs(v) <= F16_MAX)) return false;
-  return true;
+/** DiagonalGaussianDistribution clamps logvar to [-30, 20]. */
+function clampLogvar(t: HostTensor): HostTensor {
+  const lv = t.data;
+  for (let i = 0; i < lv.length; i++) lv[i] = Math.min(20, Math.max(-30, lv[i]));
+  return t;
 }

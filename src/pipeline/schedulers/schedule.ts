@@ -3,61 +3,12 @@
 // every torch float32 operation is rounded with Math.fround, numpy float64 math is left in
 // double, and numpy's round/arange/linspace/interp are ported with their exact semantics.
 import { EngineError } from '../../errors.ts';
+import { Reader as ConfigReader } from '../../models/config_reader.ts';
 
 export const f32 = Math.fround;
 
-/** Typed reader over one scheduler_config.json: wrong types name the file and key. */
-export class ConfigReader {
-  constructor(readonly file: string, readonly raw: Record<string, unknown>) {}
-
-  private bad(key: string, want: string): never {
-    throw new EngineError(`${this.file}: '${key}' must be ${want}, got ${JSON.stringify(this.raw[key])}`);
-  }
-  private get(key: string): unknown {
-    const v = this.raw[key];
-    return v === null ? undefined : v;
-  }
-  num(key: string, dflt: number): number {
-    const v = this.get(key);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.bad(key, 'a number');
-    return v;
-  }
-  optNum(key: string): number | undefined {
-    const v = this.get(key);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.bad(key, 'a number or null');
-    return v;
-  }
-  int(key: string, dflt: number, min = 0): number {
-    const v = this.num(key, dflt);
-    if (!Number.isInteger(v) || v < min) this.bad(key, `an integer >= ${min}`);
-    return v;
-  }
-  bool(key: string, dflt: boolean): boolean {
-    const v = this.get(key);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') this.bad(key, 'true or false');
-    return v;
-  }
-  oneOf<T extends string>(key: string, dflt: T, allowed: readonly T[]): T {
-    const v = this.get(key);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.bad(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
-    return v as T;
-  }
-  /** A setting this engine does not implement must keep its default (else a clear error). */
-  unsupported(key: string, dflt: unknown, why: string): void {
-    const v = this.get(key);
-    if (v !== undefined && v !== dflt) throw new EngineError(`${this.file}: '${key}' = ${JSON.stringify(v)} is not supported (${why})`);
-  }
-  numArray(key: string): number[] | undefined {
-    const v = this.get(key);
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) this.bad(key, 'an array of numbers or null');
-    return v as number[];
-  }
-}
+/** scheduler_config.json is read by the one config reader (src/models/config_reader.ts). */
+export { ConfigReader };
 
 /** torch.linspace(start, end, n, dtype=float32) on CPU: float32 step, symmetric halves. */
 export function torchLinspaceF32(start: number, end: number, n: number): Float32Array {
@@ -111,7 +62,7 @@ export function readBetas(c: ConfigReader, defaults: { beta_start: number; beta_
   const bs = c.num('beta_start', defaults.beta_start), be = c.num('beta_end', defaults.beta_end);
   let betas: Float32Array;
   if (trained) {
-    if (trained.length !== n) throw new EngineError(`${c.file}: 'trained_betas' has ${trained.length} values, expected num_train_timesteps = ${n}`);
+    if (trained.length !== n) throw new EngineError(`${c.file}: "trained_betas" has ${trained.length} values, expected num_train_timesteps = ${n}`);
     betas = Float32Array.from(trained);
   } else if (schedule === 'linear') betas = torchLinspaceF32(bs, be, n);
   else if (schedule === 'scaled_linear') betas = torchLinspaceF32(Math.sqrt(bs), Math.sqrt(be), n).map((x) => f32(x * x));
