@@ -5,6 +5,7 @@
 // (Random DAGs and a matmul UNet-like DAG: test/graph/plan.test.ts, same checker.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Device } from '../../src/gpu/device.ts';
 import { Graph, type Node } from '../../src/graph/graph.ts';
 import { plan } from '../../src/graph/plan.ts';
 import { Executable } from '../../src/graph/run.ts';
@@ -93,7 +94,8 @@ test('chunks: a small limit splits the arena, no tensor straddles two, and over-
 });
 
 test('on the GPU: the UNet-like DAG in one chunk and in several equals the CPU; graphs share the arena', async () => {
-  const dev = await device();
+  // A device of its own: the shared one's arena also serves graphs other test files left cached.
+  const dev = await Device.open();
   const { g, cpu } = unetLike();
   const xv = rand(1024, 5);
   const want = cpu(xv);
@@ -113,6 +115,8 @@ test('on the GPU: the UNet-like DAG in one chunk and in several equals the CPU; 
     split.destroy();
   }
   assert.is(dev.arena.bytes, arena0, 'destroying both graphs gives their arena bytes back');
+  assert.is(dev.memory.snapshot().total, 0, 'and the device holds nothing');
+  dev.destroy();
 });
 
 test('validate mode reads intermediates from their arena offsets', async () => {
