@@ -67,6 +67,8 @@ async function main(): Promise<void> {
   let lo = Infinity, hi = -Infinity, bad = 0;
   for (const v of out.data) Number.isFinite(v) ? ((lo = Math.min(lo, v)), (hi = Math.max(hi, v))) : bad++;
   console.log(`completed: [${out.shape}] in ${s.toFixed(1)} s (${tiles} tile decodes, including compiles); range [${lo.toFixed(3)}, ${hi.toFixed(3)}], ${bad} non-finite`);
+  const m = dev.memory.snapshot(); // the engine's counters (src/gpu/memory.ts)
+  console.log(`device memory: peak ${(m.peakTotal / 2 ** 20).toFixed(1)} MiB (weights ${(m.peak.weights / 2 ** 20).toFixed(1)} MiB, arena ${(m.peak.activations / 2 ** 20).toFixed(1)} MiB, uniforms ${(m.peak.uniforms / 2 ** 20).toFixed(1)} MiB, staging ${(m.peak.staging / 2 ** 20).toFixed(1)} MiB)`);
   vae.destroy();
 }
 

@@ -2,6 +2,7 @@
 // pairs from --batch-file with a progress bar and a per-stage timing breakdown.
 import * as path from 'node:path';
 import { EngineError } from '../errors.ts';
+import { getDevice } from '../gpu/device.ts';
 import { readHostTensor, writeHostTensors } from '../io/host.ts';
 import { readBatchFile, type BatchEntry } from '../pipeline/batchfile.ts';
 import { EMBEDDED_MODEL } from '../pipeline/embedded.ts';
@@ -11,6 +12,7 @@ import { loadPipeline, type GenerateOptions, type GenerateResult, type ImagePipe
 import { floatImageToRgb, generationText, writePng } from '../pipeline/png.ts';
 import { ProgressBar, StageTimes } from '../pipeline/progress.ts';
 import { parseNoiseKind } from '../pipeline/rng.ts';
+import { formatStats } from '../pipeline/stats.ts';
 import { parseArgs, type OptSpec } from './args.ts';
 import { formatStartup } from './startup.ts';
 import { GENERATE_VAE_HELP, GENERATE_VAE_OPTS, setupVae } from './vae_args.ts';
@@ -55,7 +57,8 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
   --save-tensors FILE      also write 'latents' (final, before VAE scaling) and 'image' (B,3,H,W) in [0,1]
   --batch-file FILE        JSONL or CSV of prompt pairs (prompt, negative, seed, alpha, scale, id)
-  --stats                  also print the startup timeline (process start to first GPU dispatch)
+  --stats                  also print per stage time and peak device memory, device memory by kind,
+                           and the startup timeline (process start to first GPU dispatch)
 ${GENERATE_VAE_HELP}
 ${SWEEP_HELP}`;
 
@@ -86,13 +89,14 @@ export async function run(argv: string[]): Promise<void> {
     vae = setupVae(pipe, opts, { dtype });
     Object.assign(base, vae.run);
     if (sweep) return await runSweepCli(pipe, sweep, base, modelName);
-    if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName);
+    if (opts['batch-file']) return await runBatch(pipe, readBatchFile(opts['batch-file'] as string), base, out, modelName, !!opts.stats);
     const latents = opts.latents ? readHostTensor(opts.latents as string, 'latents') : undefined;
     const r = await pipe.generate({ ...base, prompts, negatives: (opts.negative as string[] | undefined) ?? null, latents });
     const files = savePngs(r, prompts, (opts.negative as string[] | undefined) ?? null, out, modelName);
     if (opts['save-tensors']) writeHostTensors(opts['save-tensors'] as string, { latents: r.latents, image: r.image });
     const extra = vae.describe();
     console.error(`${files.join(', ')}  (${r.width}x${r.height}, ${r.guidance.mode}, ${r.timesteps.length} step(s); ${r.times.format()})${extra ? `\n${extra}` : ''}`);
+    if (opts.stats) console.error(formatStats(r.times, (await getDevice()).memory.snapshot()));
   } finally {
     vae?.destroy();
     pipe.destroy();
@@ -148,7 +152,7 @@ function numbered(out: string, tag: string): string {
   return `${out.slice(0, out.length - path.extname(out).length)}-${tag}${ext}`;
 }
 
-async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string): Promise<void> {
+async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<GenerateOptions, 'prompts'>, out: string, model: string, stats: boolean): Promise<void> {
   const bar = new ProgressBar(entries.length, 'generate');
   const total = new StageTimes();
   for (let i = 0; i < entries.length; i++) {
@@ -157,9 +161,10 @@ async function runBatch(pipe: ImagePipeline, entries: BatchEntry[], base: Omit<G
     if (e.alpha !== undefined || e.scale !== undefined) o.guidance = { ...base.guidance, mode: base.guidance?.mode as any, alpha: e.alpha ?? base.guidance?.alpha, scale: e.scale ?? base.guidance?.scale };
     const r = await pipe.generate(o);
     savePngs(r, [e.prompt], e.negative === undefined ? null : [e.negative], numbered(out, e.id ?? String(i)), model);
-    for (const s of r.times.entries()) total.add(s.stage, s.ms);
+    for (const s of r.times.entries()) total.add(s.stage, s.ms, s.peakBytes);
     bar.tick(1, e.prompt.slice(0, 40));
   }
   bar.finish();
   console.error(`${entries.length} images; ${total.format()}`);
+  if (stats) console.error(formatStats(total, (await getDevice()).memory.snapshot()));
 }

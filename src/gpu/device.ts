@@ -6,6 +6,8 @@
 import { create, globals } from 'webgpu';
 import { EngineError } from '../errors.ts';
 import { compileKernel, type KernelSpec } from './kernels.ts';
+import { Arena } from './arena.ts';
+import { DeviceMemory, type MemoryKind } from './memory.ts';
 import { isSoftwareAdapter, type AdapterFacts } from './facts.ts';
 
 Object.assign(globalThis, globals);
@@ -38,7 +40,11 @@ export interface Dispatch {
   bindGroup: GPUBindGroup;
   grid: [number, number, number];
   label: string;
+  /** Buffer copies to do first (outside the compute pass), e.g. a second copy of an operand bound twice. */
+  copies?: Copy[];
 }
+
+export interface Copy { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
 
 const WANTED_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
 
@@ -56,6 +62,10 @@ export class Device {
   readonly counters = { pipelinesCompiled: 0, bindGroupsCreated: 0, dispatches: 0, submits: 0, readbacks: 0, bytesUploaded: 0, bytesReadBack: 0, flops: 0 };
   /** Dawn toggles this device was opened with (for benchmark lines). */
   readonly toggles: string[];
+  /** Bytes of every buffer this device holds, by kind, now and at peak (src/gpu/memory.ts). */
+  readonly memory = new DeviceMemory();
+  /** The one pool every compiled graph on this device takes its activations from. */
+  readonly arena: Arena;
   private lostReason: string | null = null;
   private uncaptured: string[] = [];
 
@@ -70,6 +80,7 @@ export class Device {
     this.toggles = toggles;
     this.features = new Set([...gpu.features] as string[]);
     this.limits = gpu.limits;
+    this.arena = new Arena(this);
     gpu.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -143,7 +154,11 @@ export class Device {
 
   // ---- buffers -------------------------------------------------------------------------
 
-  createBuffer(bytes: number, label: string, usage = 'storage' as 'storage' | 'uniform' | 'read' | 'query'): GPUBuffer {
+  /**
+   * A new buffer, counted under `kind` (default by usage: storage -> tensors, uniform ->
+   * uniforms, read/query -> staging) until free() releases it.
+   */
+  createBuffer(bytes: number, label: string, usage = 'storage' as 'storage' | 'uniform' | 'read' | 'query', kind?: MemoryKind): GPUBuffer {
     this.checkAlive(label);
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const U = GPUBufferUsage;
@@ -156,7 +171,15 @@ export class Device {
     if (size > this.limits.maxBufferSize) {
       throw new EngineError(`${label}: buffer of ${size} bytes exceeds the adapter's maxBufferSize ${this.limits.maxBufferSize}`);
     }
-    return this.gpu.createBuffer({ size, usage: flags, label });
+    const buf = this.gpu.createBuffer({ size, usage: flags, label });
+    this.memory.add(buf, kind ?? ({ storage: 'tensors', uniform: 'uniforms', read: 'staging', query: 'staging' } as const)[usage], size);
+    return buf;
+  }
+
+  /** Destroys a buffer from createBuffer and stops counting it (twice is harmless). */
+  free(buf: GPUBuffer): void {
+    this.memory.remove(buf);
+    buf.destroy();
   }
 
   /** Writes bytes at a byte offset; pads the tail to 4 bytes as WebGPU requires. */
@@ -183,7 +206,7 @@ export class Device {
     await this.check(`reading ${label}`, staging.mapAsync(GPUMapMode.READ));
     const out = new Uint8Array(staging.getMappedRange().slice(0, bytes));
     staging.unmap();
-    staging.destroy();
+    this.free(staging);
     return out;
   }
 
@@ -243,6 +266,7 @@ export class Device {
       const n = dispatches.length * 2;
       qs = this.gpu.createQuerySet({ type: 'timestamp', count: n });
       for (let i = 0; i < dispatches.length; i++) {
+        encodeCopies(enc, dispatches[i]);
         const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
         encodeOne(pass, dispatches[i]);
         pass.end();
@@ -250,8 +274,15 @@ export class Device {
       resolve = this.createBuffer(n * 8, 'timestamps', 'query');
       enc.resolveQuerySet(qs, 0, n, resolve, 0);
     } else {
-      const pass = enc.beginComputePass({ label: what });
-      for (const d of dispatches) encodeOne(pass, d);
+      let pass = enc.beginComputePass({ label: what });
+      for (const d of dispatches) {
+        if (d.copies?.length) {
+          pass.end();
+          encodeCopies(enc, d);
+          pass = enc.beginComputePass({ label: what });
+        }
+        encodeOne(pass, d);
+      }
       pass.end();
     }
     if (dispatches.length) markOnce('gpu:first-dispatch');
@@ -268,7 +299,7 @@ export class Device {
     const t = new BigInt64Array(raw.buffer);
     const ms: number[] = [];
     for (let i = 0; i < dispatches.length; i++) ms.push(Number(t[2 * i + 1] - t[2 * i]) / 1e6);
-    resolve.destroy();
+    this.free(resolve);
     qs!.destroy();
     return ms;
   }
@@ -309,6 +340,10 @@ async function gentlePolling<T>(p: Promise<T>): Promise<T> {
   } finally {
     if (--gentleDepth === 0) globalThis.setImmediate = savedSetImmediate!;
   }
+}
+
+function encodeCopies(enc: GPUCommandEncoder, d: Dispatch): void {
+  for (const c of d.copies ?? []) enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
 }
 
 function encodeOne(pass: GPUComputePassEncoder, d: Dispatch): void {

@@ -113,6 +113,11 @@ export function compileKernel(spec: KernelSpec, dev: { hasF16(): boolean; featur
   for (const [k, v] of Object.entries(defines)) if (typeof v === 'number') header.push(`const ${k} = ${Number.isInteger(v) ? `${v}u` : v};`);
   // Header goes on one line so compiler line numbers match the .wgsl file (off by one).
   const body = expandIncludes(preprocess(kernelSource(spec.name), defines, spec.name), spec.name, defines, new Set([spec.name]));
-  const code = header.join(' ') + '\n' + body;
+  // Graphs bind their tensors as ranges of shared arena buffers (src/gpu/arena.ts), so one
+  // dispatch often reads and writes the same GPUBuffer. WebGPU tracks usage per buffer, not
+  // per range, and rejects a buffer bound read-only and writable in one dispatch, but
+  // allows several writable bindings: every storage binding is declared read_write. The
+  // .wgsl files keep `read` to say which bindings the kernel only reads.
+  const code = header.join(' ') + '\n' + body.replace(/var<storage,\s*read>/g, 'var<storage, read_write>');
   return { key: kernelKey(spec), code, constants: spec.constants ?? {} };
 }

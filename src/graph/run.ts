@@ -1,27 +1,32 @@
-// Run step: allocate what the plan asked for, upload weights, resolve every op's
-// kernel calls into pipelines + bind groups once, then each run() writes the inputs,
-// submits all dispatches in one command buffer and reads the outputs. Runtime scalars
+// Run step: upload weights, take the plan's chunks of the device arena (src/gpu/arena.ts),
+// resolve every op's kernel calls into pipelines + bind groups (remade only when the arena
+// replaces a chunk), then each run() writes the inputs, submits all dispatches in one
+// command buffer and reads the outputs, while no other graph runs on the device. Runtime scalars
 // (Graph.scalar) live in the uniform slots: setScalars() rewrites just those values, so
 // a new alpha costs one small buffer write, no compile, plan or bind group.
 import { EngineError } from '../errors.ts';
 import type { Device, Dispatch } from '../gpu/device.ts';
-import { getOp, type EncodeContext, type KernelCall, type Operand, type Param } from '../ops/registry.ts';
+import { getOp, type EncodeContext, type KernelCall, type Operand, type Param, type Scratch } from '../ops/registry.ts';
 import { variantOverridesFromEnv, type VariantOverrides } from '../ops/variant.ts';
 import { GpuTensor } from '../tensor/tensor.ts';
 import { byteSize, encodeHost, numel, sameShape, shapeStr } from '../tensor/dtype.ts';
 import type { Graph, Node, ScalarArg } from './graph.ts';
-import { plan as makePlan, type Plan } from './plan.ts';
+import { alignUp, plan as makePlan, type Plan } from './plan.ts';
 import { acquireWeight } from './weights.ts';
 import { validateRun } from './validate.ts';
 import { planFlops } from './flops.ts';
 
 const UNIFORM_SLOT = 256;
 
-interface Storage { buffer: GPUBuffer; offset: number; bytes: number }
+/** Where a tensor's bytes are: its own buffer (weights, constants) or an arena chunk. */
+type Storage = { bytes: number; offset: number } & ({ buffer: GPUBuffer } | { chunk: number });
+type Binding = { offset: number; size: number } & ({ buffer: GPUBuffer } | { chunk: number } | { copy: true });
 
 export interface CompileOptions {
   /** Re-run each node's CPU reference after run() and name the first that diverges. */
   validate?: boolean;
+  /** Largest arena chunk; default (and at most) the adapter's binding/buffer limit. Tests lower it. */
+  chunkBytes?: number;
   /** Kernel variants per op (src/ops/variant.ts); default: ENGINE_FORCE_VARIANT. */
   variants?: VariantOverrides;
 }
@@ -31,7 +36,14 @@ export type RunInput = ArrayLike<number> | GpuTensor;
 
 export class Executable {
   private storage = new Map<Node, Storage>();
+  /** Per dispatch: pipeline, bindings (resolved to buffers when the arena changes), grid. */
+  private calls: { pipeline: GPUComputePipeline; bindings: Binding[]; copies: { from: Binding; to: Binding }[]; grid: [number, number, number]; label: string }[] = [];
   private dispatches: Dispatch[] = [];
+  private boundGeneration = -1;
+  private chunks: GPUBuffer[] = [];
+  private copyBuffer: GPUBuffer | null = null;
+  /** Bytes of second copies one call needs at most (operands bound twice). */
+  private copyBytes = 0;
   private dispatchNode: Node[] = [];
   private owned: GPUBuffer[] = [];
   private releases: (() => void)[] = [];
@@ -49,43 +61,60 @@ export class Executable {
 
   static async compile(device: Device, graph: Graph, opts: CompileOptions = {}): Promise<Executable> {
     const validate = opts.validate ?? process.env.ENGINE_VALIDATE === '1';
-    const p = makePlan(graph, { noReuse: validate });
     const ctx: EncodeContext = { ...device.facts, variants: opts.variants ?? variantOverridesFromEnv() };
+    // Kernel calls first: their scratch is planned in the arena with the tensors.
+    const calls = new Map<Node, KernelCall[]>();
+    const callsOf = (n: Node) => {
+      if (!calls.has(n)) calls.set(n, getOp(n.op).encode(n, ctx));
+      return calls.get(n)!;
+    };
+    const p = makePlan(graph, {
+      noReuse: validate, chunkBytes: Math.min(opts.chunkBytes ?? Infinity, device.arena.chunkLimit),
+      scratch: (n) => callsOf(n).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o)),
+    });
     const ex = new Executable(device, p, validate, ctx);
-    await ex.allocate();
-    await ex.encode();
+    device.arena.reserve(ex, p.chunkSizes);
+    try {
+      await ex.allocate();
+      await ex.encode(callsOf);
+    } catch (e) {
+      ex.destroy();
+      throw e;
+    }
     return ex;
   }
 
-  /** Peak memory the plan needs, and what it would need without buffer reuse. */
+  /** Peak memory the plan needs (arena + weights + constants), and what no reuse would need. */
   get memory() {
     const p = this.plan;
-    return { peakBytes: p.peakBytes, intermediateBytes: p.intermediateBytes, poolBytes: p.poolSizes.reduce((a, b) => a + b, 0), ...p.pinned };
+    return { peakBytes: p.peakBytes, intermediateBytes: p.intermediateBytes, arenaBytes: p.arenaBytes, ...p.pinned, ...p.arena };
   }
 
   private async allocate(): Promise<void> {
     const dev = this.device, p = this.plan;
     const limit = dev.limits.maxStorageBufferBindingSize;
     for (const n of p.live) {
+      const r = p.root.get(n)!;
       const bytes = byteSize(n.shape, n.dtype);
+      if (r !== n) continue;
+      const place = p.place.get(n);
+      if (place) {
+        this.storage.set(n, { chunk: place.chunk, offset: place.offset, bytes });
+        continue;
+      }
       if (bytes > limit) {
         throw new EngineError(`${n.label}: tensor ${shapeStr(n.shape)} ${n.dtype} needs ${bytes} bytes, over the adapter's maxStorageBufferBindingSize ${limit}`);
       }
-    }
-    const pool = p.poolSizes.map((size, i) => this.own(dev.createBuffer(size, `pool${i}`)));
-    for (const n of p.live) {
-      const r = p.root.get(n)!;
-      if (r !== n) continue;
-      const bytes = byteSize(n.shape, n.dtype);
-      const slot = p.slot.get(n);
       let buffer: GPUBuffer;
       if (n.leaf?.kind === 'weight') {
         const w = await acquireWeight(dev, n.leaf.src, n.shape, n.dtype, n.label);
         this.releases.push(w.release);
         buffer = w.buffer;
-      } else buffer = slot !== undefined ? pool[slot] : this.own(dev.createBuffer(bytes, n.label));
+      } else {
+        buffer = this.own(dev.createBuffer(bytes, n.label));
+        if (n.leaf?.kind === 'const') dev.write(buffer, 0, encodeHost(n.leaf.data, n.dtype));
+      }
       this.storage.set(n, { buffer, offset: 0, bytes });
-      if (n.leaf?.kind === 'const') dev.write(buffer, 0, encodeHost(n.leaf.data, n.dtype));
     }
     for (const n of p.live) {
       const r = p.root.get(n)!;
@@ -93,39 +122,68 @@ export class Executable {
     }
   }
 
-  private async encode(): Promise<void> {
-    const dev = this.device, ctx = this.context;
+  private async encode(callsOf: (n: Node) => KernelCall[]): Promise<void> {
+    const dev = this.device;
     const calls: { node: Node; call: KernelCall }[] = [];
-    for (const n of this.plan.order) for (const call of getOp(n.op).encode(n, ctx)) calls.push({ node: n, call });
+    for (const n of this.plan.order) for (const call of callsOf(n)) calls.push({ node: n, call });
     const uniforms = this.own(dev.createBuffer(Math.max(1, calls.length) * UNIFORM_SLOT, 'uniforms', 'uniform'));
     const packed = new ArrayBuffer(Math.max(1, calls.length) * UNIFORM_SLOT);
     this.uniforms = uniforms;
     this.packed = packed;
-    const scratch = new Map<string, Storage>();
     const pipelines = await Promise.all(calls.map(({ node, call }) => dev.pipeline({ dtype: node.dtype === 'f16' ? 'f16' : 'f32', ...call.kernel })));
     calls.forEach(({ node, call }, i) => {
       packParams(packed, i * UNIFORM_SLOT, call.params, node, this.scalarSlots);
-      const bufs = [{ buffer: uniforms, offset: i * UNIFORM_SLOT, size: UNIFORM_SLOT }];
-      for (const o of call.buffers) bufs.push(this.resolve(o, node, scratch));
-      this.dispatches.push({ pipeline: pipelines[i], bindGroup: dev.bindGroup(pipelines[i], bufs, node.label), grid: call.grid, label: node.label });
+      const bindings: Binding[] = [{ buffer: uniforms, offset: i * UNIFORM_SLOT, size: UNIFORM_SLOT }];
+      const dups = new Set(duplicates(call, (n) => this.plan.root.get(n)!));
+      const copies: { from: Binding; to: Binding }[] = [];
+      let copyBytes = 0;
+      call.buffers.forEach((o, k) => {
+        const b = this.resolve(o, node);
+        if (!dups.has(k)) return void bindings.push(b);
+        // Bound twice: WebGPU forbids overlapping writable bindings, so this use reads a copy
+        // in the arena's copy buffer (not the same buffer: copies need two).
+        const to = { copy: true as const, offset: copyBytes, size: b.size };
+        copyBytes = alignUp(copyBytes + b.size, 256);
+        copies.push({ from: b, to });
+        bindings.push(to);
+      });
+      this.copyBytes = Math.max(this.copyBytes, copyBytes);
+      this.calls.push({ pipeline: pipelines[i], bindings, copies, grid: call.grid, label: node.label });
       this.dispatchNode.push(node);
     });
     dev.write(uniforms, 0, new Uint8Array(packed));
   }
 
-  private resolve(o: Operand, node: Node, scratch: Map<string, Storage>) {
+  private resolve(o: Operand, node: Node): Binding {
     if ('scratch' in o) {
-      const key = `${node.id}:${o.tag}`;
-      let s = scratch.get(key);
-      if (!s) {
-        s = { buffer: this.own(this.device.createBuffer(o.scratch, `${node.label} scratch ${o.tag}`)), offset: 0, bytes: o.scratch };
-        scratch.set(key, s);
-      }
-      return { buffer: s.buffer, offset: 0, size: Math.ceil(s.bytes / 4) * 4 };
+      const at = this.plan.scratch.get(`${node.id}:${o.tag}`);
+      if (!at) throw new Error(`${node.label}: scratch ${o.tag} was not planned`);
+      return { chunk: at.chunk, offset: at.offset, size: Math.ceil(o.scratch / 4) * 4 };
     }
     const s = this.storage.get(o);
     if (!s) throw new Error(`${node.label}: operand ${o.label} has no storage (not in the plan)`);
-    return { buffer: s.buffer, offset: s.offset, size: Math.ceil(Math.max(s.bytes, 4) / 4) * 4 };
+    return { ...s, size: Math.ceil(Math.max(s.bytes, 4) / 4) * 4 };
+  }
+
+  /**
+   * Takes this graph's arena chunks and (re)makes its bind groups when the arena replaced
+   * a chunk since the last run (it grew for a larger graph, or shrank after one left).
+   */
+  private bind(): void {
+    const arena = this.device.arena;
+    this.chunks = arena.buffers(this);
+    if (this.copyBytes) this.copyBuffer = arena.copyBuffer(this.copyBytes);
+    if (this.boundGeneration === arena.generation) return;
+    this.dispatches = this.calls.map((c) => ({
+      pipeline: c.pipeline, grid: c.grid, label: c.label,
+      bindGroup: this.device.bindGroup(c.pipeline, c.bindings.map((b) => ({ buffer: this.bufferOf(b), offset: b.offset, size: b.size })), c.label),
+      copies: c.copies.map(({ from, to }) => ({ src: this.bufferOf(from), srcOffset: from.offset, dst: this.bufferOf(to), dstOffset: to.offset, size: from.size })),
+    }));
+    this.boundGeneration = arena.generation;
+  }
+
+  private bufferOf(s: { buffer: GPUBuffer } | { chunk: number } | { copy: true }): GPUBuffer {
+    return 'buffer' in s ? s.buffer : 'chunk' in s ? this.chunks[s.chunk] : this.copyBuffer!;
   }
 
   private own(b: GPUBuffer): GPUBuffer {
@@ -169,41 +227,52 @@ export class Executable {
 
   private scalarValue = (x: ScalarArg): number => (typeof x === 'number' ? x : this.scalarValues.get(x.name)!);
 
-  /** Writes inputs, runs every dispatch, returns the named outputs as host arrays. */
+  /**
+   * Writes inputs, runs every dispatch, returns the named outputs as host arrays. Runs of
+   * graphs on one device take turns (they share the arena).
+   */
   async run(inputs: Record<string, RunInput>): Promise<Record<string, HostArray>> {
-    await this.execute(inputs);
-    const out: Record<string, HostArray> = {};
-    for (const [name, n] of this.plan.graph.outputs) out[name] = await this.read(n);
-    if (this.validate) await validateRun(this.plan, (n) => this.read(n), this.scalarValue);
-    return out;
+    return this.device.arena.exclusive(async () => {
+      await this.execute(inputs);
+      const out: Record<string, HostArray> = {};
+      for (const [name, n] of this.plan.graph.outputs) out[name] = await this.read(n);
+      if (this.validate) await validateRun(this.plan, (n) => this.read(n), this.scalarValue);
+      return out;
+    });
   }
 
-  /** Like run() but leaves the outputs on the GPU (copied, so the next run can't clobber them). */
+  /** Like run() but leaves the outputs on the GPU (copied out of the arena, which the next run reuses). */
   async runToGpu(inputs: Record<string, RunInput>): Promise<Record<string, GpuTensor>> {
-    await this.execute(inputs);
-    const out: Record<string, GpuTensor> = {};
-    const enc = this.device.gpu.createCommandEncoder();
-    for (const [name, n] of this.plan.graph.outputs) {
-      const s = this.storage.get(n)!;
-      const buf = this.device.createBuffer(s.bytes, name);
-      enc.copyBufferToBuffer(s.buffer, s.offset, buf, 0, Math.ceil(s.bytes / 4) * 4);
-      out[name] = new GpuTensor(this.device, buf, [...n.shape], n.dtype);
-    }
-    this.device.gpu.queue.submit([enc.finish()]);
-    return out;
+    return this.device.arena.exclusive(async () => {
+      await this.execute(inputs);
+      const out: Record<string, GpuTensor> = {};
+      const enc = this.device.gpu.createCommandEncoder();
+      for (const [name, n] of this.plan.graph.outputs) {
+        const s = this.storage.get(n)!;
+        const buf = this.device.createBuffer(s.bytes, name);
+        enc.copyBufferToBuffer(this.bufferOf(s), s.offset, buf, 0, Math.ceil(s.bytes / 4) * 4);
+        out[name] = new GpuTensor(this.device, buf, [...n.shape], n.dtype);
+      }
+      this.device.gpu.queue.submit([enc.finish()]);
+      return out;
+    });
   }
 
   /** GPU time per node in ms (timestamp queries), or null where the adapter has none. */
   async profile(inputs: Record<string, RunInput>): Promise<{ label: string; op: string; ms: number }[] | null> {
-    this.checkScalars();
-    this.writeInputs(inputs);
-    const ms = await this.device.submit(this.dispatches, 'profile', true);
-    if (!ms) return null;
-    return ms.map((t, i) => ({ label: this.dispatches[i].label, op: this.dispatchNode[i].op, ms: t }));
+    return this.device.arena.exclusive(async () => {
+      this.checkScalars();
+      this.bind();
+      this.writeInputs(inputs);
+      const ms = await this.device.submit(this.dispatches, 'profile', true);
+      if (!ms) return null;
+      return ms.map((t, i) => ({ label: this.dispatches[i].label, op: this.dispatchNode[i].op, ms: t }));
+    });
   }
 
   private async execute(inputs: Record<string, RunInput>): Promise<void> {
     this.checkScalars();
+    this.bind();
     this.writeInputs(inputs);
     this.device.counters.flops += this.flops;
     await this.device.submit(this.dispatches, 'graph run');
@@ -225,29 +294,53 @@ export class Executable {
         }
         const bpe = s.bytes / Math.max(1, n.numel);
         const enc = this.device.gpu.createCommandEncoder();
-        enc.copyBufferToBuffer(v.buffer, v.offset * bpe, s.buffer, s.offset, Math.ceil(s.bytes / 4) * 4);
+        enc.copyBufferToBuffer(v.buffer, v.offset * bpe, this.bufferOf(s), s.offset, Math.ceil(s.bytes / 4) * 4);
         this.device.gpu.queue.submit([enc.finish()]);
       } else {
         if (v.length !== numel(n.shape)) throw new EngineError(`input '${name}': expected ${numel(n.shape)} values for ${shapeStr(n.shape)}, got ${v.length}`);
-        this.device.write(s.buffer, s.offset, encodeHost(v, n.dtype));
+        this.device.write(this.bufferOf(s), s.offset, encodeHost(v, n.dtype));
       }
     }
   }
 
-  /** Reads any live node's current value (outputs always; intermediates in validate mode). */
+  /**
+   * Reads any live node's current value (outputs always; intermediates in validate mode)
+   * from its arena chunk and offset. The arena is shared: what a node holds is valid until
+   * the next run of any graph on this device.
+   */
   async read(n: Node): Promise<HostArray> {
     const s = this.storage.get(n);
     if (!s) throw new Error(`${n.label} is not live in this plan`);
-    const t = new GpuTensor(this.device, s.buffer, [...n.shape], n.dtype, 0, undefined, false);
+    if ('chunk' in s && !this.chunks[s.chunk]) throw new Error(`${n.label}: read before this graph ran`);
+    const bpe = s.bytes / Math.max(1, n.numel);
+    const t = new GpuTensor(this.device, this.bufferOf(s), [...n.shape], n.dtype, s.offset / bpe, undefined, false);
     return t.download(n.label);
   }
 
   destroy(): void {
-    for (const b of this.owned) b.destroy();
+    for (const b of this.owned) this.device.free(b);
     for (const r of this.releases) r();
     this.owned = [];
     this.releases = [];
+    this.chunks = [];
+    this.device.arena.release(this);
   }
+}
+
+/**
+ * Operands of one kernel call whose storage an earlier operand of the call already binds
+ * (x * x, or a tensor and a view of it), by position: each is bound to a copy instead.
+ */
+function duplicates(call: KernelCall, root: (n: Node) => Node): number[] {
+  const seen = new Set<Node>();
+  const out: number[] = [];
+  call.buffers.forEach((o, index) => {
+    if ('scratch' in o) return;
+    const r = root(o);
+    if (seen.has(r)) out.push(index);
+    seen.add(r);
+  });
+  return out;
 }
 
 function describeInputs(g: Graph): string {

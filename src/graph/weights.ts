@@ -25,13 +25,13 @@ export async function acquireWeight(dev: Device, src: WeightSource | HostData, s
   if (hit) {
     hit.refs++;
     await hit.ready; // another graph may still be streaming it in
-    return { buffer: hit.buffer, release: () => release(cache!, key!, hit) };
+    return { buffer: hit.buffer, release: () => release(dev, cache!, key!, hit) };
   }
   const bytes = byteSize(shape, dtype);
-  const buffer = dev.createBuffer(bytes, label);
+  const buffer = dev.createBuffer(bytes, label, 'storage', 'weights');
   if (!key) {
     await uploadWeight(dev, buffer, src, dtype);
-    return { buffer, release: () => buffer.destroy() };
+    return { buffer, release: () => dev.free(buffer) };
   }
   const e: Entry = { buffer, refs: 1, bytes, ready: uploadWeight(dev, buffer, src, dtype) };
   cache.set(key, e);
@@ -39,15 +39,15 @@ export async function acquireWeight(dev: Device, src: WeightSource | HostData, s
     await e.ready;
   } catch (err) {
     cache.delete(key);
-    buffer.destroy();
+    dev.free(buffer);
     throw err;
   }
-  return { buffer, release: () => release(cache!, key, e) };
+  return { buffer, release: () => release(dev, cache!, key, e) };
 }
 
-function release(cache: Map<string, Entry>, key: string, e: Entry): void {
+function release(dev: Device, cache: Map<string, Entry>, key: string, e: Entry): void {
   if (--e.refs > 0) return;
-  e.buffer.destroy();
+  dev.free(e.buffer);
   if (cache.get(key) === e) cache.delete(key);
 }
 

@@ -7,6 +7,7 @@
 //   -> x += (sigma_next - sigma) v -> unpack -> VAE decode of latents / scaling + shift.
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/flux/pipeline_flux.py
 import { EngineError } from '../errors.ts';
+import { getDevice, type Device } from '../gpu/device.ts';
 import type { ModelSource } from '../io/open.ts';
 import { ClipTextEncoder, Flux, latentImageIds, packLatents, T5Encoder, unpackLatents, Vae, type FluxInputs, type FluxRunOptions, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer } from '../tokenizers/index.ts';
@@ -35,6 +36,9 @@ export const FLUX_GUIDANCE_SCALE = 3.5;
 
 export class FluxPipeline implements ImagePipeline {
   readonly family = 'flux';
+
+  /** The device the models run on: its memory counters give each stage's peak. */
+  private device: Promise<Device> = getDevice();
 
   constructor(
     readonly source: ModelSource,
@@ -82,7 +86,7 @@ export class FluxPipeline implements ImagePipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe);
+    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

@@ -6,6 +6,7 @@
 //   -> scheduler step -> VAE decode of latents / scaling_factor (+ shift) -> [0, 1] image.
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion.py
 import { EngineError } from '../errors.ts';
+import { getDevice, type Device } from '../gpu/device.ts';
 import { openModel, type ModelSource, type OpenModelOptions } from '../io/open.ts';
 import { ClipTextEncoder, UNet, Vae, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
@@ -23,6 +24,9 @@ export type { GenerateOptions, GenerateResult } from './common.ts';
 export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {}
 
 export class TextToImagePipeline implements ImagePipeline {
+  /** The device the models run on: its memory counters give each stage's peak. */
+  private device: Promise<Device> = getDevice();
+
   private constructor(
     readonly source: ModelSource,
     readonly tokenizers: Tokenizer[],
@@ -59,7 +63,9 @@ export class TextToImagePipeline implements ImagePipeline {
     const unet = UNet.fromComponent(`${modelPath}/unet`, comp('unet'), lo);
     const vae = Vae.fromComponent(`${modelPath}/vae`, comp('vae'), lo);
     if (!src.scheduler) throw new EngineError(`${modelPath}: no scheduler/scheduler_config.json`);
-    return new TextToImagePipeline(src, tokenizers, encoders, unet, vae, src.scheduler);
+    const pipe = new TextToImagePipeline(src, tokenizers, encoders, unet, vae, src.scheduler);
+    if (opts.device) pipe.device = Promise.resolve(opts.device);
+    return pipe;
   }
 
   get family(): string | null { return this.source.family; }
@@ -78,7 +84,7 @@ export class TextToImagePipeline implements ImagePipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe);
+    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

@@ -7,6 +7,7 @@
 //   the first half of the learned-sigma output -> scheduler step -> VAE decode.
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/pixart_alpha/pipeline_pixart_alpha.py
 import { EngineError } from '../errors.ts';
+import { getDevice, type Device } from '../gpu/device.ts';
 import type { ModelSource } from '../io/open.ts';
 import { PixArt, T5Encoder, Vae, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer, pixartCaption, PIXART_MAX_LENGTH, type Tokenizer } from '../tokenizers/index.ts';
@@ -22,6 +23,9 @@ interface Text { states: HostTensor; mask: HostTensor }
 
 export class PixArtPipeline implements ImagePipeline {
   readonly family = 'pixart';
+
+  /** The device the models run on: its memory counters give each stage's peak. */
+  private device: Promise<Device> = getDevice();
 
   private constructor(
     readonly source: ModelSource,
@@ -41,16 +45,18 @@ export class PixArtPipeline implements ImagePipeline {
     if (!tokDir) throw new EngineError(`${src.path}: no tokenizer/ folder`);
     if (!src.scheduler) throw new EngineError(`${src.path}: no scheduler/scheduler_config.json`);
     const lo: LoadOptions = { dtype: opts.dtype, device: opts.device };
-    return new PixArtPipeline(
+    const pipe = new PixArtPipeline(
       src, loadTokenizer(tokDir), T5Encoder.fromComponent(`${src.path}/text_encoder`, comp('text_encoder'), lo),
       PixArt.fromComponent(`${src.path}/transformer`, comp('transformer'), lo), Vae.fromComponent(`${src.path}/vae`, comp('vae'), lo),
     );
+    if (opts.device) pipe.device = Promise.resolve(opts.device);
+    return pipe;
   }
 
   get vaeScale(): number { return vaeScaleOf(this.vae); }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe);
+    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

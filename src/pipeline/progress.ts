@@ -1,7 +1,8 @@
 // Progress reporting for batch generation, on stderr so stdout stays clean for data.
 // On a terminal the bar redraws one line in place; otherwise (CI logs, pipes) it prints one
 // plain line per update. StageTimes collects per-stage wall time (text encode / denoise /
-// decode ...) for the timing breakdown printed at the end of a run.
+// decode ...) for the timing breakdown printed at the end of a run and, given the device's
+// memory counters, the most device memory held during each stage.
 
 export interface ProgressStream {
   write(s: string): unknown;
@@ -84,27 +85,41 @@ export class ProgressBar {
 /** Numbers that only grow (e.g. Device.counters); a stage is charged what they grew by. */
 export type StageProbe = () => Record<string, number>;
 
-/** Accumulated wall time per named stage, in first-use order; with a probe, counter deltas too. */
+/** What StageTimes needs of the device memory counters (src/gpu/memory.ts DeviceMemory). */
+export interface MemoryWatch { watch(): () => number }
+
+/**
+ * Accumulated wall time per named stage, in first-use order; with a probe, counter deltas
+ * too, and with a MemoryWatch the peak device bytes held during each stage.
+ */
 export class StageTimes {
   private readonly ms = new Map<string, number>();
   private readonly calls = new Map<string, number>();
   private readonly deltas = new Map<string, Record<string, number>>();
+  private readonly peaks = new Map<string, number>();
 
-  constructor(private readonly now: Clock = () => performance.now(), private readonly probe?: StageProbe) {}
+  constructor(
+    private readonly now: Clock = () => performance.now(),
+    private readonly probe?: StageProbe,
+    private readonly memory?: MemoryWatch,
+  ) {}
 
-  add(stage: string, ms: number): void {
+  /** Adds one call of `stage`; `peakBytes` (device bytes held at most meanwhile) keeps its maximum. */
+  add(stage: string, ms: number, peakBytes?: number): void {
     this.ms.set(stage, (this.ms.get(stage) ?? 0) + ms);
     this.calls.set(stage, (this.calls.get(stage) ?? 0) + 1);
+    if (peakBytes !== undefined) this.peaks.set(stage, Math.max(this.peaks.get(stage) ?? 0, peakBytes));
   }
 
-  /** Time a synchronous or async function under `stage`. */
+  /** Time a synchronous or async function under `stage` (and its peak device memory). */
   async time<T>(stage: string, fn: () => T | Promise<T>): Promise<T> {
     const before = this.probe?.();
     const t0 = this.now();
+    const stop = this.memory?.watch();
     try {
       return await fn();
     } finally {
-      this.add(stage, this.now() - t0);
+      this.add(stage, this.now() - t0, stop?.());
       if (before) this.charge(stage, before, this.probe!());
     }
   }
@@ -119,9 +134,14 @@ export class StageTimes {
   counts(stage: string): Record<string, number> { return { ...this.deltas.get(stage) }; }
 
   get(stage: string): number { return this.ms.get(stage) ?? 0; }
+  /** Most device bytes held at once during `stage` (weights included); undefined without a MemoryWatch. */
+  peak(stage: string): number | undefined { return this.peaks.get(stage); }
   total(): number { let t = 0; for (const v of this.ms.values()) t += v; return t; }
-  entries(): Array<{ stage: string; ms: number; calls: number }> {
-    return [...this.ms].map(([stage, ms]) => ({ stage, ms, calls: this.calls.get(stage) ?? 0 }));
+  entries(): Array<{ stage: string; ms: number; calls: number; peakBytes?: number }> {
+    return [...this.ms].map(([stage, ms]) => {
+      const peak = this.peaks.get(stage);
+      return { stage, ms, calls: this.calls.get(stage) ?? 0, ...(peak === undefined ? {} : { peakBytes: peak }) };
+    });
   }
 
   /** e.g. "text encode 12.1 ms (3%) | denoise 350.2 ms (88%) | decode 35.0 ms (9%) | total 397.3 ms" */

@@ -94,6 +94,6 @@ export class GpuTensor {
   }
 
   destroy(): void {
-    if (this.owner) this.buffer.destroy();
+    if (this.owner) this.device.free(this.buffer);
   }
 }

@@ -9,6 +9,7 @@ import { matmul } from '../../src/ops/matmul.ts';
 import { byteSize } from '../../src/tensor/dtype.ts';
 import { binary } from '../../src/ref/binary.ts';
 import { matmul as refMatmul } from '../../src/ref/matmul.ts';
+import { assertNoLiveOverlap } from '../util/arena.ts';
 import { assertClose } from '../util/compare.ts';
 import { device, rand } from '../util/gpu.ts';
 
@@ -26,16 +27,16 @@ function chain(n: number, size: number) {
 test('planned peak memory on a chain is below the sum of its intermediates', () => {
   const { g } = chain(10, 1024);
   const p = plan(g);
-  const pool = p.poolSizes.reduce((a, b) => a + b, 0);
-  console.log(`  chain of 10: intermediates ${p.intermediateBytes} B, pool ${pool} B in ${p.poolSizes.length} buffers, peak ${p.peakBytes} B`);
-  assert.ok(pool < p.intermediateBytes, `pool ${pool} should be < intermediates ${p.intermediateBytes}`);
-  assert.is(p.poolSizes.length, 2, 'a chain needs two ping-pong buffers');
-  assert.ok(p.peakBytes < p.intermediateBytes + p.pinned.inputs + p.pinned.weights + p.pinned.outputs);
+  console.log(`  chain of 10: arena tensors ${p.intermediateBytes} B, laid out in ${p.arenaBytes} B (${p.chunkSizes.length} chunk), peak ${p.peakBytes} B`);
+  assert.ok(p.arenaBytes < p.intermediateBytes, `arena ${p.arenaBytes} should be < ${p.intermediateBytes}`);
+  assert.is(p.arenaBytes, 2 * 4096, 'a chain needs two ping-pong tensors');
+  assert.is(p.peakBytes, p.arenaBytes + p.pinned.weights + p.pinned.consts);
 });
 
-test('no-reuse plan (validate mode) gives every intermediate its own buffer', () => {
+test('no-reuse plan (validate mode) gives every arena tensor its own bytes', () => {
   const { g } = chain(6, 256);
-  assert.is(plan(g, { noReuse: true }).poolSizes.length, 5);
+  const p = plan(g, { noReuse: true });
+  assert.is(p.arenaBytes, 7 * 1024, 'input + 6 intermediates, 1 KiB each');
 });
 
 test('dead nodes are not planned; views share storage with what they alias', () => {
@@ -94,51 +95,21 @@ function unetLike(levels = [32, 16, 8, 4], rows = 6) {
   return { g, cpu };
 }
 
-/**
- * Asserts from first principles that no two tensors alive at the same step share pool
- * bytes: each planned node lives from the step that writes it to the last step that reads
- * it or any view of it; two such intervals that overlap must not have the same buffer.
- */
-function assertNoLiveOverlap(p: ReturnType<typeof plan>): number {
-  const rootOf = (n: Node): Node => (n.op === 'view' ? rootOf(n.inputs[0]) : n);
-  const step = new Map(p.order.map((n, i) => [n, i]));
-  const last = new Map<Node, number>();
-  for (const n of p.order) for (const i of n.inputs) last.set(rootOf(i), Math.max(last.get(rootOf(i)) ?? -1, step.get(n)!));
-  const planned = p.order.filter((n) => p.slot.has(n));
-  let pairs = 0;
-  for (const n of planned) {
-    const buf = p.slot.get(n)!;
-    assert.ok(p.poolSizes[buf] >= byteSize(n.shape, n.dtype), `${n.label}: pool buffer ${buf} (${p.poolSizes[buf]} B) is smaller than the tensor`);
-  }
-  for (let a = 0; a < planned.length; a++) {
-    for (let b = a + 1; b < planned.length; b++) {
-      const x = planned[a], y = planned[b];
-      const [x0, x1] = [step.get(x)!, last.get(x) ?? step.get(x)!], [y0, y1] = [step.get(y)!, last.get(y) ?? step.get(y)!];
-      if (x0 <= y1 && y0 <= x1) {
-        pairs++;
-        assert.ok(p.slot.get(x) !== p.slot.get(y), `${x.label} (steps ${x0}..${x1}) and ${y.label} (steps ${y0}..${y1}) are alive together but share pool buffer ${p.slot.get(x)}`);
-      }
-    }
-  }
-  return pairs;
-}
-
 test('a UNet-like DAG with long-lived skips: no two live tensors share bytes, and it still reuses', () => {
   const { g } = unetLike();
   const p = plan(g);
   const pairs = assertNoLiveOverlap(p);
-  const pool = p.poolSizes.reduce((a, b) => a + b, 0);
-  console.log(`  unet-like: ${p.order.length} ops, ${pairs} simultaneously live pairs checked, pool ${pool} B in ${p.poolSizes.length} buffers vs ${p.intermediateBytes} B unshared`);
+  console.log(`  unet-like: ${p.order.length} ops, ${pairs} simultaneously live pairs checked, arena ${p.arenaBytes} B in ${p.chunkSizes.length} chunk(s) vs ${p.intermediateBytes} B unshared`);
   assert.ok(pairs > 10, 'the DAG should keep several tensors alive at once');
-  assert.ok(pool < p.intermediateBytes, 'buffers are reused where lifetimes allow');
+  assert.ok(p.arenaBytes < p.intermediateBytes, 'bytes are reused where lifetimes allow');
 });
 
-test('random DAGs (seeded): no two live tensors share bytes', () => {
+test('random DAGs (seeded), with and without a chunk limit: no two live tensors share bytes', () => {
   let seed = 7;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   for (let t = 0; t < 40; t++) {
     const g = new Graph('f32');
-    const sizes = [16, 64, 256];
+    const sizes = [16, 64, 256, 1024];
     const nodes: Node[] = sizes.map((s) => g.input(`x${s}`, [s]));
     const n = 5 + Math.floor(rnd() * 30);
     for (let i = 0; i < n; i++) {
@@ -152,7 +123,8 @@ test('random DAGs (seeded): no two live tensors share bytes', () => {
     const ops = nodes.filter((m) => m.op !== 'leaf');
     for (let k = 0; k < 3; k++) g.output(`o${k}`, ops[Math.floor(rnd() * ops.length)]);
     g.output('last', nodes[nodes.length - 1]);
-    assertNoLiveOverlap(plan(g));
+    const limit = t % 2 ? 8192 : Infinity; // odd cases: several chunks
+    assertNoLiveOverlap(plan(g, { chunkBytes: limit }), limit);
   }
 });
 
