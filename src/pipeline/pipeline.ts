@@ -20,7 +20,10 @@ import { denoiseLoop } from './denoise.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
 
-export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {}
+export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {
+  /** FLUX: a transformer single file (BFL .safetensors or GGUF) used instead of the folder's transformer/. */
+  transformer?: string;
+}
 
 export class TextToImagePipeline implements ImagePipeline {
   private constructor(
