@@ -8,11 +8,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { q8Decision } from '../../src/io/quantize.ts';
 import { SafetensorsReader } from '../../src/io/safetensors.ts';
-import { loadPipeline } from '../../src/pipeline/index.ts';
+import { loadPipeline, type GenerateOptions } from '../../src/pipeline/index.ts';
 import { FLUX_SCHNELL_PIPELINE, writeRandomFlux } from '../../tools/make-random-flux.ts';
 import { caseDir } from '../models/fixtures.ts';
 
 const fixture = caseDir('flux-schnell-tiny');
+
+/** The folder loads and gives a finite 32x32 image. */
+async function generatesFinite(dir: string, o: Partial<GenerateOptions>): Promise<void> {
+  const pipe = loadPipeline(dir, { dtype: 'f32' });
+  try {
+    const r = await pipe.generate({ prompts: ['a cabin'], width: 32, height: 32, maxSequenceLength: 8, ...o });
+    assert.equal(r.image.shape, [1, 3, 32, 32]);
+    assert.ok([...r.image.data].every(Number.isFinite));
+  } finally {
+    pipe.destroy();
+  }
+}
 
 test('tiny random FluxPipeline folder: same tensors as the diffusers-written fixture, bf16; it loads and generates', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'random-flux-'));
@@ -37,14 +49,7 @@ test('tiny random FluxPipeline folder: same tensors as the diffusers-written fix
     }
     assert.ok(fs.existsSync(path.join(out, 'tokenizer_2', 'tokenizer.json')) && fs.existsSync(path.join(out, 'tokenizer', 'vocab.json')));
     assert.is(JSON.parse(fs.readFileSync(path.join(out, 'model_index.json'), 'utf8'))._class_name, 'FluxPipeline');
-    const pipe = loadPipeline(out, { dtype: 'f32' });
-    try {
-      const r = await pipe.generate({ prompts: ['a cabin'], width: 32, height: 32, maxSequenceLength: 8 });
-      assert.equal(r.image.shape, [1, 3, 32, 32]);
-      assert.ok([...r.image.data].every(Number.isFinite));
-    } finally {
-      pipe.destroy();
-    }
+    await generatesFinite(out, {});
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -68,14 +73,7 @@ test('tiny random FluxPipeline folder in q8_0: Linear weights are q8_0 blocks, t
         r.close();
       }
     }
-    const pipe = loadPipeline(out, { dtype: 'f32' });
-    try {
-      const r = await pipe.generate({ prompts: ['a cabin'], negatives: ['fog'], guidance: { mode: 'nasa' }, width: 32, height: 32, maxSequenceLength: 8 });
-      assert.equal(r.image.shape, [1, 3, 32, 32]);
-      assert.ok([...r.image.data].every(Number.isFinite));
-    } finally {
-      pipe.destroy();
-    }
+    await generatesFinite(out, { negatives: ['fog'], guidance: { mode: 'nasa' } });
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
