@@ -6,7 +6,9 @@
 // Tensor names/shapes are the ones the engine's model classes ask for (== diffusers'),
 // each file is written tensor by tensor in 1M-value chunks (memory stays small).
 //   npx tsx tools/make-random-flux.ts <out-folder> --tokenizers <FluxPipeline folder> \
-//       [--dtype f16|bf16] [--configs-from <FluxPipeline folder>] [--seed N]
+//       [--dtype f16|bf16|q8_0] [--configs-from <FluxPipeline folder>] [--seed N]
+// --dtype q8_0: Linear weights as q8_0 blocks, the rest f16 (~18 GB: transformer 12.6 GB,
+// T5 5.1 GB), what `convert --dtype q8_0` makes of the real checkpoint.
 // --tokenizers: where tokenizer/ and tokenizer_2/ are copied from (e.g. the shared
 // fixture flux-schnell-tiny, which has the real CLIP and T5 vocabularies).
 // --configs-from: take every component's config.json from that folder instead of the real
@@ -22,7 +24,7 @@ import { clipTextConfig, vaeConfig } from '../src/models/configs.ts';
 import { t5Config } from '../src/models/pixart_configs.ts';
 import { T5EncoderModel } from '../src/models/t5.ts';
 import { AutoencoderKL } from '../src/models/vae.ts';
-import { recordShapes, writeRandomComponent, type RandomDType } from './random-weights.ts';
+import { randomBytes, recordShapes, writeRandomComponent, type RandomDType } from './random-weights.ts';
 import type { WeightScope } from '../src/io/store.ts';
 
 // The config.json files of black-forest-labs/FLUX.1-schnell (diffusers layout).
@@ -87,7 +89,7 @@ export function writeRandomFlux(out: string, o: RandomFluxOptions): Record<strin
     if (!fs.existsSync(path.join(o.tokenizers, t))) throw new EngineError(`--tokenizers: ${o.tokenizers} has no ${t}/ folder (give a FluxPipeline folder)`);
   }
   const shapes = new Map(PARTS.map((p) => [p.name, recordShapes((ws) => p.build(ws, cfg(p.name)))]));
-  const bytes = [...shapes.values()].reduce((a, m) => a + [...m.values()].reduce((s, sh) => s + 2 * sh.reduce((x, y) => x * y, 1), 0), 0);
+  const bytes = [...shapes.values()].reduce((a, m) => a + randomBytes(m, dtype), 0);
   fs.mkdirSync(out, { recursive: true });
   const free = fs.statfsSync(out);
   if (free.bavail * free.bsize < bytes * 1.01) throw new EngineError(`${out}: needs ${(bytes / 1e9).toFixed(1)} GB, only ${(free.bavail * free.bsize / 1e9).toFixed(1)} GB free`);
@@ -116,13 +118,13 @@ if (process.argv[1]?.endsWith('make-random-flux.ts')) {
     return v;
   };
   const tokenizers = opt('--tokenizers'), configsFrom = opt('--configs-from'), dtype = opt('--dtype') ?? 'f16', seed = opt('--seed');
-  if (args.length !== 1 || !tokenizers || !['f16', 'bf16'].includes(dtype)) {
-    console.error('usage: npx tsx tools/make-random-flux.ts <out-folder> --tokenizers <FluxPipeline folder> [--dtype f16|bf16] [--configs-from <folder>] [--seed N]');
+  if (args.length !== 1 || !tokenizers || !['f16', 'bf16', 'q8_0'].includes(dtype)) {
+    console.error('usage: npx tsx tools/make-random-flux.ts <out-folder> --tokenizers <FluxPipeline folder> [--dtype f16|bf16|q8_0] [--configs-from <folder>] [--seed N]');
     process.exit(1);
   }
   try {
     const t0 = performance.now();
-    const params = writeRandomFlux(args[0], { tokenizers, configsFrom, seed: seed ? Number(seed) : 1, dtype: dtype === 'f16' ? 'F16' : 'BF16', log: (l) => console.error(l) });
+    const params = writeRandomFlux(args[0], { tokenizers, configsFrom, seed: seed ? Number(seed) : 1, dtype: ({ f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' } as const)[dtype as 'f16'], log: (l) => console.error(l) });
     const total = Object.values(params).reduce((a, b) => a + b, 0);
     console.error(`${args[0]}: FluxPipeline, ${(total / 1e9).toFixed(2)}B parameters, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   } catch (e) {

@@ -29,6 +29,7 @@ const SPEC: OptSpec = {
   width: { type: 'number' }, height: { type: 'number' },
   'max-sequence-length': { type: 'number' }, 'guidance-scale': { type: 'number' },
   model: { type: 'string' }, download: { type: 'boolean' }, dtype: { type: 'string' }, variant: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
+  transformer: { type: 'string' },
   out: { alias: 'o', type: 'string' }, latents: { type: 'string' }, 'save-tensors': { type: 'string' },
   'batch-file': { type: 'string' }, stats: { type: 'boolean' }, help: { alias: 'h', type: 'boolean' }, ...GENERATE_VAE_OPTS,
   ...SWEEP_OPTS,
@@ -52,6 +53,7 @@ const HELP = `usage: npx tsx src/cli.ts generate -p "prompt" [-n "negative"] [op
   --config DIR --preset P  for single files: configs/tokenizer from a diffusers folder, or a family preset
   --dtype f32|f16          compute dtype (f32)
   -o, --out FILE.png       output (default out.png; a batch writes FILE-0.png, FILE-1.png, ...)
+  --transformer FILE       FLUX: transformer from a BFL .safetensors or GGUF file (e.g. Q8_0) instead of the folder's
   --max-sequence-length N  FLUX: T5 tokens (256 schnell, 512 -dev)
   --guidance-scale G       FLUX.1-dev: embedded guidance (3.5); schnell has none
   --latents FILE           safetensors with 'latents' (B,4,h,w; FLUX: packed (B,L,64)): unit noise used instead of the RNG
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<void> {
     const { downloadModel } = await import('../io/hub_download.ts');
     await downloadModel(model, { dtype, variant: opts.variant as string | undefined });
   }
-  const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined });
+  const pipe = loadPipeline(model, { dtype, variant: opts.variant as string | undefined, config: opts.config as string | undefined, preset: opts.preset as string | undefined, transformer: opts.transformer as string | undefined });
   const out = (opts.out as string | undefined) ?? 'out.png';
   const modelName = model === DEFAULT_MODEL ? 'weights/default (embedded, random weights)' : model;
   let vae: ReturnType<typeof setupVae> | null = null;

@@ -6,8 +6,10 @@
 //   the negative prompt as a second text stream; CFG as a batch of two, v = v- + k (v+ - v-))
 //   -> x += (sigma_next - sigma) v -> unpack -> VAE decode of latents / scaling + shift.
 // https://github.com/huggingface/diffusers/blob/v0.31.0/src/diffusers/pipelines/flux/pipeline_flux.py
+import * as fs from 'node:fs';
 import { EngineError } from '../errors.ts';
 import { getDevice, type Device } from '../gpu/device.ts';
+import { openFluxFile, type FluxFile } from '../io/fluxfile.ts';
 import type { ModelSource } from '../io/open.ts';
 import { ClipTextEncoder, Flux, latentImageIds, packLatents, T5Encoder, unpackLatents, Vae, type FluxInputs, type FluxRunOptions, type HostTensor, type LoadOptions } from '../models/index.ts';
 import { loadTokenizer } from '../tokenizers/index.ts';
@@ -31,6 +33,19 @@ export interface FluxDenoiser {
 
 export type FluxTransformerLoader = (where: string, comp: ModelSource['components'][string], opts: LoadOptions) => FluxDenoiser;
 
+export interface FluxLoadOptions extends LoadOptions {
+  /** A FLUX transformer single file (BFL .safetensors or GGUF) replacing transformer/. */
+  transformer?: string;
+}
+
+/** `file` as the transformer component, configured by the folder's transformer/config.json if any. */
+function transformerFile(file: string, src: ModelSource): { config: Record<string, any>; store: FluxFile['store'] } {
+  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new EngineError(`--transformer: ${file} is not a file (give a FLUX transformer .safetensors or .gguf)`);
+  const cfg = src.components.transformer?.config ? `${src.path}/transformer` : undefined;
+  const f = openFluxFile(file, { config: cfg && fs.existsSync(`${cfg}/config.json`) ? cfg : undefined });
+  return { config: f.config, store: f.store };
+}
+
 /** FluxPipeline.__call__'s default guidance_scale (the -dev embedded guidance). */
 export const FLUX_GUIDANCE_SCALE = 3.5;
 
@@ -47,7 +62,12 @@ export class FluxPipeline implements ImagePipeline {
     readonly vae: Vae,
   ) {}
 
-  static fromSource(src: ModelSource, opts: LoadOptions = {}, loadTransformer: FluxTransformerLoader = Flux.fromComponent): FluxPipeline {
+  /**
+   * `opts.transformer`: a single-file FLUX transformer (BFL-layout .safetensors or GGUF,
+   * e.g. a quantized flux1-schnell-Q8_0.gguf) used instead of the folder's transformer/;
+   * its config is the folder's transformer/config.json when there is one.
+   */
+  static fromSource(src: ModelSource, opts: FluxLoadOptions = {}, loadTransformer: FluxTransformerLoader = Flux.fromComponent): FluxPipeline {
     const comp = (name: string, what: string) => {
       const c = src.components[name];
       if (!c) throw new EngineError(`${src.path}: no '${name}' component (${what}; found: ${Object.keys(src.components).join(', ') || 'none'})`);
@@ -63,7 +83,8 @@ export class FluxPipeline implements ImagePipeline {
     // Everything is opened (configs checked against weights) before anything is built.
     const parts = {
       clip: comp('text_encoder', 'the CLIP text encoder'), t5: comp('text_encoder_2', 'the T5 text encoder'),
-      transformer: comp('transformer', 'FluxTransformer2DModel'), vae: comp('vae', 'the AutoencoderKL'),
+      transformer: opts.transformer ? transformerFile(opts.transformer, src) : comp('transformer', 'FluxTransformer2DModel'),
+      vae: comp('vae', 'the AutoencoderKL'),
     };
     const text: FluxTextEncoders = {
       clipTokenizer: tok('tokenizer', 'the CLIP tokenizer'), t5Tokenizer: tok('tokenizer_2', 'the T5 tokenizer'),
@@ -71,7 +92,7 @@ export class FluxPipeline implements ImagePipeline {
       t5: T5Encoder.fromComponent(`${src.path}/text_encoder_2`, parts.t5, lo),
     };
     const vae = Vae.fromComponent(`${src.path}/vae`, parts.vae, lo);
-    return new FluxPipeline(src, text, loadTransformer(`${src.path}/transformer`, parts.transformer, lo), vae);
+    return new FluxPipeline(src, text, loadTransformer(opts.transformer ?? `${src.path}/transformer`, parts.transformer, lo), vae);
   }
 
   /** The VAE's real downsampling factor (8 for FLUX's VAE). */

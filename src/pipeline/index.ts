@@ -24,6 +24,7 @@ const FLUX = new Set(['FluxPipeline']);
 export function loadPipeline(modelPath: string, opts: PipelineLoadOptions = {}): ImagePipeline {
   const src = openModel(modelPath, opts);
   if (FLUX.has(src.className)) return FluxPipeline.fromSource(src, opts);
+  if (opts.transformer) throw new EngineError(`--transformer: ${modelPath} is a ${src.className || src.family || 'non-FLUX'} pipeline; a transformer file replaces a FluxPipeline's transformer only`);
   if (PIXART.has(src.className) || 'transformer' in src.components) return PixArtPipeline.fromSource(src, opts);
   if (SD.has(src.className) || src.family) return TextToImagePipeline.fromSource(src, opts);
   throw new EngineError(`${modelPath}: pipeline class '${src.className}' is not supported (supported: ${[...SD, ...PIXART, ...FLUX].filter(Boolean).join(', ')})`);

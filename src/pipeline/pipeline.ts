@@ -21,7 +21,10 @@ import { denoiseLoop } from './denoise.ts';
 
 export type { GenerateOptions, GenerateResult } from './common.ts';
 
-export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {}
+export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {
+  /** FLUX: a transformer single file (BFL .safetensors or GGUF) used instead of the folder's transformer/. */
+  transformer?: string;
+}
 
 export class TextToImagePipeline implements ImagePipeline {
   /** The device the models run on: its memory counters give each stage's peak. */

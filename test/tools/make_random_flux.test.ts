@@ -6,12 +6,25 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { q8Decision } from '../../src/io/quantize.ts';
 import { SafetensorsReader } from '../../src/io/safetensors.ts';
-import { loadPipeline } from '../../src/pipeline/index.ts';
+import { loadPipeline, type GenerateOptions } from '../../src/pipeline/index.ts';
 import { FLUX_SCHNELL_PIPELINE, writeRandomFlux } from '../../tools/make-random-flux.ts';
 import { caseDir } from '../models/fixtures.ts';
 
 const fixture = caseDir('flux-schnell-tiny');
+
+/** The folder loads and gives a finite 32x32 image. */
+async function generatesFinite(dir: string, o: Partial<GenerateOptions>): Promise<void> {
+  const pipe = loadPipeline(dir, { dtype: 'f32' });
+  try {
+    const r = await pipe.generate({ prompts: ['a cabin'], width: 32, height: 32, maxSequenceLength: 8, ...o });
+    assert.equal(r.image.shape, [1, 3, 32, 32]);
+    assert.ok([...r.image.data].every(Number.isFinite));
+  } finally {
+    pipe.destroy();
+  }
+}
 
 test('tiny random FluxPipeline folder: same tensors as the diffusers-written fixture, bf16; it loads and generates', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'random-flux-'));
@@ -36,14 +49,31 @@ test('tiny random FluxPipeline folder: same tensors as the diffusers-written fix
     }
     assert.ok(fs.existsSync(path.join(out, 'tokenizer_2', 'tokenizer.json')) && fs.existsSync(path.join(out, 'tokenizer', 'vocab.json')));
     assert.is(JSON.parse(fs.readFileSync(path.join(out, 'model_index.json'), 'utf8'))._class_name, 'FluxPipeline');
-    const pipe = loadPipeline(out, { dtype: 'f32' });
-    try {
-      const r = await pipe.generate({ prompts: ['a cabin'], width: 32, height: 32, maxSequenceLength: 8 });
-      assert.equal(r.image.shape, [1, 3, 32, 32]);
-      assert.ok([...r.image.data].every(Number.isFinite));
-    } finally {
-      pipe.destroy();
+    await generatesFinite(out, {});
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('tiny random FluxPipeline folder in q8_0: Linear weights are q8_0 blocks, the rest f16; it loads and generates', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'random-flux-q8-'));
+  try {
+    writeRandomFlux(out, { tokenizers: fixture, configsFrom: fixture, dtype: 'Q8_0' });
+    for (const comp of ['transformer', 'text_encoder_2']) {
+      const file = comp === 'transformer' ? 'diffusion_pytorch_model.safetensors' : 'model.safetensors';
+      const r = SafetensorsReader.open(path.join(out, comp, file));
+      try {
+        const dtypes = new Map(r.names().map((n) => [n, r.source(n).dtype]));
+        const q8 = [...dtypes].filter(([, d]) => d === 'Q8_0').map(([n]) => n);
+        assert.ok(q8.length > 0, `${comp}: some q8_0 tensors`);
+        for (const [n, d] of dtypes) {
+          assert.is(d, q8Decision({ name: n, dtype: 'F32', shape: r.source(n).shape }).quantize ? 'Q8_0' : 'F16', `${comp}/${n}`);
+        }
+      } finally {
+        r.close();
+      }
     }
+    await generatesFinite(out, { negatives: ['fog'], guidance: { mode: 'nasa' } });
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
