@@ -7,7 +7,8 @@
 //       [--negative TEXT --guidance none|nasa|nag|vsf|cfg] [--f16 auto|native] [--no-robustness] [--json out.json]
 // --f16 auto (default, what loadPipeline users get): f16 only where it pays (src/ops/f16_policy.ts).
 //
-// Run 1 pays compiles and weight uploads; later runs (--runs 2+) show the warm cost. The
+// Run 1 pays compiles and weight uploads; run 2 also rebinds the graphs whose arena chunks
+// grew when later stages compiled (bind groups only, no compiles); run 3 on shows the warm cost. The
 // SD-Turbo folder at its real size comes from tools/make-random-sd-turbo.ts. Timings on a
 // shared machine are noise: compare within one run (see bench/RESULTS.md).
 import * as fs from 'node:fs';
