@@ -21,7 +21,8 @@ import { loadPipeline } from '../src/pipeline/index.ts';
 import type { GuidanceMode } from '../src/guidance/types.ts';
 import type { F16Mode } from '../src/ops/f16_policy.ts';
 
-interface StageRow { stage: string; ms: number; calls: number; counts: Record<string, number> }
+/** peakBytes: the most device bytes (weights, arena, scratch, staging) held during the stage. */
+interface StageRow { stage: string; ms: number; calls: number; peakBytes?: number; counts: Record<string, number> }
 interface RunRow { run: number; totalMs: number; stages: StageRow[]; dispatchesPerUnetEval: number | null }
 
 const USAGE = 'usage: npm run bench -- e2e --model DIR [--size N] [--dtype f16|f32] [--steps N] [--runs N] [--negative TEXT] [--guidance MODE] [--f16 auto|native] [--no-robustness] [--json out.json]';
@@ -68,9 +69,9 @@ const COLUMNS: [string, string, (c: Record<string, number>) => string][] = [
 ];
 
 function table(rows: StageRow[]): string {
-  const head = ['stage', 'calls', 'ms', ...COLUMNS.map((c) => c[0]), 'GFLOP/s'];
+  const head = ['stage', 'calls', 'ms', ...COLUMNS.map((c) => c[0]), 'GFLOP/s', 'peak MiB'];
   const body = rows.map((r) => [r.stage, String(r.calls), r.ms.toFixed(1), ...COLUMNS.map((c) => c[2](r.counts)),
-    r.ms > 0 ? ((r.counts.flops ?? 0) / r.ms / 1e6).toFixed(2) : '-']);
+    r.ms > 0 ? ((r.counts.flops ?? 0) / r.ms / 1e6).toFixed(2) : '-', r.peakBytes === undefined ? '-' : (r.peakBytes / 2 ** 20).toFixed(1)]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
@@ -109,7 +110,7 @@ export async function e2e(o: E2EOptions, log: (line: string) => void = console.l
     pipe.destroy();
     if (o.noRobustness) dev.destroy();
   }
-  log(`\nend load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; columns: ${COLUMNS.map((c) => `${c[0]} = ${c[1]}`).join(', ')}`);
+  log(`\nend load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; columns: ${COLUMNS.map((c) => `${c[0]} = ${c[1]}`).join(', ')}, peak MiB = device memory held at most during the stage`);
   const out = {
     bench: 'e2e', model: o.model, size: size ?? null, dtype: o.dtype, f16: o.f16, steps: o.steps, guidance: o.guidance ?? (o.negative ? 'nasa' : 'none'),
     adapter: dev.adapterName, toggles: dev.toggles, software: dev.isSoftware, cpus: os.cpus().length, loadavg: os.loadavg(),

@@ -53,7 +53,7 @@ export class FluxPipeline implements ImagePipeline {
   readonly family = 'flux';
 
   /** The device the models run on: its memory counters give each stage's peak. */
-  private device: Promise<Device> = getDevice();
+  private device?: Promise<Device>; // the shared device unless LoadOptions.device named one
 
   constructor(
     readonly source: ModelSource,
@@ -92,7 +92,9 @@ export class FluxPipeline implements ImagePipeline {
       t5: T5Encoder.fromComponent(`${src.path}/text_encoder_2`, parts.t5, lo),
     };
     const vae = Vae.fromComponent(`${src.path}/vae`, parts.vae, lo);
-    return new FluxPipeline(src, text, loadTransformer(opts.transformer ?? `${src.path}/transformer`, parts.transformer, lo), vae);
+    const pipe = new FluxPipeline(src, text, loadTransformer(opts.transformer ?? `${src.path}/transformer`, parts.transformer, lo), vae);
+    if (opts.device) pipe.device = Promise.resolve(opts.device);
+    return pipe;
   }
 
   /** The VAE's real downsampling factor (8 for FLUX's VAE). */
@@ -107,7 +109,7 @@ export class FluxPipeline implements ImagePipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
+    const times = new StageTimes(undefined, o.stageProbe, (await (this.device ??= getDevice())).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

@@ -28,7 +28,7 @@ export interface PipelineLoadOptions extends LoadOptions, OpenModelOptions {
 
 export class TextToImagePipeline implements ImagePipeline {
   /** The device the models run on: its memory counters give each stage's peak. */
-  private device: Promise<Device> = getDevice();
+  private device?: Promise<Device>; // the shared device unless LoadOptions.device named one
 
   private constructor(
     readonly source: ModelSource,
@@ -87,7 +87,7 @@ export class TextToImagePipeline implements ImagePipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
+    const times = new StageTimes(undefined, o.stageProbe, (await (this.device ??= getDevice())).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

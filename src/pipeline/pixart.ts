@@ -25,7 +25,7 @@ export class PixArtPipeline implements ImagePipeline {
   readonly family = 'pixart';
 
   /** The device the models run on: its memory counters give each stage's peak. */
-  private device: Promise<Device> = getDevice();
+  private device?: Promise<Device>; // the shared device unless LoadOptions.device named one
 
   private constructor(
     readonly source: ModelSource,
@@ -56,7 +56,7 @@ export class PixArtPipeline implements ImagePipeline {
   get vaeScale(): number { return vaeScaleOf(this.vae); }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
-    const times = new StageTimes(undefined, o.stageProbe, (await this.device).memory);
+    const times = new StageTimes(undefined, o.stageProbe, (await (this.device ??= getDevice())).memory);
     const B = o.prompts.length;
     if (B === 0) throw new EngineError('generate: no prompt given');
     const negatives = normaliseNegatives(o, B);

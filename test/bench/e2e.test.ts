@@ -17,6 +17,8 @@ test('three runs on weights/default: stages, dispatches per UNet evaluation, war
   assert.equal(out.runs[0].stages.map((s) => s.stage), ['text encode', 'denoise', 'decode']);
   const [cold, second, warm] = out.runs;
   for (const s of cold.stages) assert.ok(s.counts.dispatches > 0 && s.counts.flops > 0, `${s.stage}: ${JSON.stringify(s.counts)}`);
+  for (const s of warm.stages) assert.ok(s.peakBytes! > 0, `${s.stage}: peak device memory ${s.peakBytes}`);
+  assert.ok(lines.some((l) => /peak MiB/.test(l)), 'the table has the peak column');
   assert.ok(cold.stages.some((s) => s.counts.pipelinesCompiled > 0), 'the cold run compiles');
   // The UNet and VAE graphs compile after the text encoder ran and grow the shared arena,
   // so the second run rebinds (never recompiles) the graphs bound to the smaller chunks.
