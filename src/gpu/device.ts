@@ -147,6 +147,7 @@ export class Device {
     return {
       isSoftware: this.isSoftware, hasSubgroups: this.features.has('subgroups'), hasF16: this.hasF16(),
       maxWorkgroupStorage: this.limits.maxComputeWorkgroupStorageSize,
+      maxBindingBytes: Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize),
     };
   }
 

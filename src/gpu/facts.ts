@@ -14,6 +14,8 @@ export interface AdapterFacts {
   hasF16: boolean;
   /** maxComputeWorkgroupStorageSize in bytes. */
   maxWorkgroupStorage: number;
+  /** The most bytes one storage binding may cover (maxStorageBufferBindingSize, maxBufferSize). */
+  maxBindingBytes: number;
 }
 
 /** True for adapter names of CPU-emulated drivers. */

@@ -75,7 +75,10 @@ export class Executable {
     const ex = new Executable(device, p, validate, ctx);
     device.arena.reserve(ex, p.chunkSizes);
     try {
-      await ex.allocate();
+      // Tensors some kernel binds whole (not in slabs) must fit one binding: known before upload.
+      const whole = new Set<Node>();
+      for (const n of p.order) for (const c of callsOf(n)) for (const o of c.buffers) if (!('scratch' in o) && !('byteOffset' in o)) whole.add(p.root.get(o) ?? o);
+      await ex.allocate(whole);
       await ex.encode(callsOf);
     } catch (e) {
       ex.destroy();
@@ -90,7 +93,7 @@ export class Executable {
     return { peakBytes: p.peakBytes, intermediateBytes: p.intermediateBytes, arenaBytes: p.arenaBytes, ...p.pinned, ...p.arena };
   }
 
-  private async allocate(): Promise<void> {
+  private async allocate(boundWhole: Set<Node>): Promise<void> {
     const dev = this.device, p = this.plan;
     const limit = dev.limits.maxStorageBufferBindingSize;
     for (const n of p.live) {
@@ -102,9 +105,8 @@ export class Executable {
         this.storage.set(n, { chunk: place.chunk, offset: place.offset, bytes });
         continue;
       }
-      if (bytes > limit) {
-        throw new EngineError(`${n.label}: tensor ${shapeStr(n.shape)} ${n.dtype} needs ${bytes} bytes, over the adapter's maxStorageBufferBindingSize ${limit}`);
-      }
+      // Weights may exceed one binding when their op binds them in slabs (resolve() checks).
+      if (bytes > limit && (n.leaf?.kind !== 'weight' || boundWhole.has(n))) throw overBinding(n, bytes, limit);
       let buffer: GPUBuffer;
       if (n.leaf?.kind === 'weight') {
         const w = await acquireWeight(dev, n.leaf.src, n.shape, n.dtype, n.label);
@@ -160,8 +162,18 @@ export class Executable {
       if (!at) throw new Error(`${node.label}: scratch ${o.tag} was not planned`);
       return { chunk: at.chunk, offset: at.offset, size: Math.ceil(o.scratch / 4) * 4 };
     }
-    const s = this.storage.get(o);
-    if (!s) throw new Error(`${node.label}: operand ${o.label} has no storage (not in the plan)`);
+    const slab = 'byteOffset' in o ? o : null;
+    const n = slab ? slab.node : (o as Node);
+    const s = this.storage.get(n);
+    if (!s) throw new Error(`${node.label}: operand ${n.label} has no storage (not in the plan)`);
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (slab) {
+      if (slab.byteOffset % 256 || slab.byteOffset + slab.bytes > s.bytes || slab.bytes > limit) {
+        throw new Error(`${node.label}: slab [${slab.byteOffset}, +${slab.bytes}) of ${n.label} (${s.bytes} bytes) is not a bindable range`);
+      }
+      return { ...s, offset: s.offset + slab.byteOffset, size: Math.ceil(Math.max(slab.bytes, 4) / 4) * 4 };
+    }
+    if (s.bytes > limit) throw overBinding(n, s.bytes, limit);
     return { ...s, size: Math.ceil(Math.max(s.bytes, 4) / 4) * 4 };
   }
 
@@ -331,12 +343,16 @@ export class Executable {
  * Operands of one kernel call whose storage an earlier operand of the call already binds
  * (x * x, or a tensor and a view of it), by position: each is bound to a copy instead.
  */
+function overBinding(n: Node, bytes: number, limit: number): EngineError {
+  return new EngineError(`${n.label}: tensor ${shapeStr(n.shape)} ${n.dtype} needs ${bytes} bytes, over the adapter's maxStorageBufferBindingSize ${limit}`);
+}
+
 function duplicates(call: KernelCall, root: (n: Node) => Node): number[] {
   const seen = new Set<Node>();
   const out: number[] = [];
   call.buffers.forEach((o, index) => {
     if ('scratch' in o) return;
-    const r = root(o);
+    const r = root('byteOffset' in o ? o.node : o);
     if (seen.has(r)) out.push(index);
     seen.add(r);
   });

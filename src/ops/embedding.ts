@@ -1,10 +1,13 @@
 // Row gathers (kernels/embedding.wgsl):
 //   embedding(ids [...] i32, table [V, D]) -> [..., D]          (token / position embeddings)
 //   gatherRows(x [B, N, D], idx [B] i32) -> [B, D], row idx[b] of batch b (e.g. CLIP's pooled EOS)
-// Out-of-range indices give zero rows.
+// Out-of-range indices give zero rows. A table over one storage binding (lavapipe: 128 MiB;
+// SD-Turbo's 49408x1024 token table is 202 MB in f32) is read in row slabs, one call each.
 import { badShapes, type Node } from '../graph/graph.ts';
+import { EngineError } from '../errors.ts';
 import { grid1d } from '../gpu/facts.ts';
-import { defineOp, u32 } from './registry.ts';
+import { byteSize } from '../tensor/dtype.ts';
+import { defineOp, u32, type KernelCall } from './registry.ts';
 
 const WG = 256;
 
@@ -22,18 +25,35 @@ export function gatherRows(x: Node, idx: Node): Node {
 
 defineOp({
   name: 'embedding',
-  encode(n) {
+  encode(n, ctx) {
+    const [src, ids] = n.inputs;
     const d = n.dim(-1), vec4 = d % 4 === 0;
     const total = vec4 ? n.numel / 4 : n.numel;
-    return [{
+    const rows: number = n.attrs.limit;
+    const call = (table: KernelCall['buffers'][number], lo: number, count: number): KernelCall => ({
       kernel: { name: 'embedding', defines: { VEC4: vec4 }, constants: { WG } },
-      buffers: [n.inputs[0], n.inputs[1], n],
-      params: [u32(total), u32(vec4 ? d / 4 : d), u32(n.attrs.stride), u32(n.attrs.limit)],
+      buffers: [table, ids, n],
+      params: [u32(total), u32(vec4 ? d / 4 : d), u32(n.attrs.stride), u32(rows), u32(lo), u32(count)],
       grid: grid1d(Math.ceil(total / WG)),
-    }];
+    });
+    const bytes = byteSize(src.shape, src.dtype);
+    if (bytes <= ctx.maxBindingBytes || n.attrs.stride !== 0) return [call(src, 0, rows)];
+    // Slabs of whole rows starting on 256-byte boundaries (storage offset alignment).
+    const rowBytes = bytes / rows;
+    const align = 256 / gcd(rowBytes, 256);
+    const per = Math.floor(ctx.maxBindingBytes / rowBytes / align) * align;
+    if (per < 1) throw new EngineError(`${n.label}: embedding rows of ${rowBytes} bytes do not fit one storage binding of ${ctx.maxBindingBytes}`);
+    const calls: KernelCall[] = [];
+    for (let lo = 0; lo < rows; lo += per) {
+      const count = Math.min(per, rows - lo);
+      calls.push(call({ node: src, byteOffset: lo * rowBytes, bytes: count * rowBytes }, lo, count));
+    }
+    return calls;
   },
   async ref(n, [src, idx]) {
     const { gather } = await import('../ref/embedding.ts');
     return gather(src, idx, n.dim(-1), n.attrs.stride, n.attrs.limit);
   },
 });
+
+function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }

@@ -17,7 +17,13 @@ export type ScalarValue = (x: ScalarArg) => number;
 /** A temporary buffer an op needs between its own dispatches (e.g. partial sums). */
 export interface Scratch { scratch: number /* bytes */; tag: string }
 
-export type Operand = Node | Scratch;
+/**
+ * A byte range of a node's storage bound on its own (256-aligned offset): how an op reads a
+ * weight larger than one binding may cover, one slab per kernel call (see embedding).
+ */
+export interface Slab { node: Node; byteOffset: number; bytes: number }
+
+export type Operand = Node | Scratch | Slab;
 
 /**
  * One kernel dispatch of an op. Binding 0 is the `params` uniform; bindings 1.. are

@@ -4,7 +4,9 @@ import { embedding, gatherRows } from '../../src/ops/embedding.ts';
 import { gather } from '../../src/ref/embedding.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
-import { rand, roundF16, runGraph } from '../util/gpu.ts';
+import { device, rand, roundF16, runGraph } from '../util/gpu.ts';
+import { Executable } from '../../src/graph/run.ts';
+import { matmul } from '../../src/ops/matmul.ts';
 
 for (const dtype of ['f32', 'f16'] as const) {
   test(`embedding ${dtype}`, async () => {
@@ -38,6 +40,26 @@ test('embedding and gatherRows reject bad index tensors at build time', () => {
   const g = new Graph();
   assert.throws(() => embedding(g.input('ids', [4]), g.input('table', [10, 8])), /embedding: ids must be i32 \(got \[4\] f32 and \[10, 8\] f32\)/);
   assert.throws(() => gatherRows(g.input('x', [2, 5, 8]), g.input('idx', [3], 'i32')), /gatherRows: idx must be i32 \[2\]/);
+});
+
+test('a table over one storage binding is read in slabs: rows on both sides of the split, zeros outside', async () => {
+  const dev = await device();
+  const D = 1024, limit = dev.facts.maxBindingBytes;
+  const V = Math.floor(limit / (D * 4)) + 1000; // f32: just over one binding (lavapipe: 33768 rows)
+  const table = new Float32Array(V * D);
+  for (let r = 0; r < V; r++) table.fill(r, r * D, (r + 1) * D); // row r holds r: exact in f32
+  const ids = Int32Array.from([0, 1, V - 1, Math.floor(limit / (D * 4)) - 1, Math.floor(limit / (D * 4)), 12345, -1, V]);
+  const out = await runGraph('f32', (g) => ({ y: embedding(g.input('ids', [ids.length], 'i32'), g.weight({ name: 'table', shape: [V, D], data: table })) }), { ids });
+  assertClose(`embedding over ${limit} bytes`, out.y, gather(table, ids, D, 0, V), 0, 0);
+  // A whole-bound tensor that large still fails clearly, before any upload.
+  const g = new Graph('f32');
+  g.output('y', matmul(g.input('x', [1, V]), g.weight({ name: 'big', shape: [V, D], data: table })));
+  try {
+    await Executable.compile(dev, g);
+    assert.unreachable('compiled a binding over the limit');
+  } catch (e) {
+    assert.match(String((e as Error).message), new RegExp(`big: tensor \\[${V}, ${D}\\] f32 needs ${V * D * 4} bytes, over the adapter's maxStorageBufferBindingSize`));
+  }
 });
 
 test.run();

@@ -26,7 +26,7 @@ for (const dtype of ['f32', 'f16'] as const) {
 test('upsample: dispatch of a 4096x4096 image stays within 65535 workgroups per dim', () => {
   const g = new Graph('f16');
   const n = upsampleNearest2x(g.input('x', [1, 1, 4096, 4096]));
-  const [call] = getOp('upsample').encode(n, { isSoftware: true, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 16384, variants: {} });
+  const [call] = getOp('upsample').encode(n, { isSoftware: true, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 16384, maxBindingBytes: 2 ** 27, variants: {} });
   assert.ok(call.grid.every((d) => d >= 1 && d <= 65535), `grid ${call.grid}`);
   assert.ok(call.grid[0] * call.grid[1] * 256 >= 4096 * 4096, `grid ${call.grid} too small`);
 });

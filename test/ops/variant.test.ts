@@ -13,7 +13,7 @@ import { softmax } from '../../src/ops/softmax.ts';
 import { defaultVariant, parseVariantOverrides, VARIANTS, variantFor, variantOverridesFromEnv, type VariantOp } from '../../src/ops/variant.ts';
 import { device } from '../util/gpu.ts';
 
-const cpu: AdapterFacts = { isSoftware: true, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 16384 };
+const cpu: AdapterFacts = { isSoftware: true, hasSubgroups: false, hasF16: true, maxWorkgroupStorage: 16384, maxBindingBytes: 2 ** 27 };
 const gpu: AdapterFacts = { ...cpu, isSoftware: false, maxWorkgroupStorage: 32768 };
 const isErr = (re: RegExp) => (e: unknown) => e instanceof EngineError && re.test(e.message);
 

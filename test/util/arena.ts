@@ -7,7 +7,7 @@ import { byteSize } from '../../src/tensor/dtype.ts';
 
 /** What the encoders would ask as scratch, the way Executable plans it (CPU-adapter facts). */
 export const scratchOf = (n: Node): Scratch[] =>
-  getOp(n.op).encode(n, { isSoftware: true, hasSubgroups: false, hasF16: false, maxWorkgroupStorage: 16384, variants: {} }).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o));
+  getOp(n.op).encode(n, { isSoftware: true, hasSubgroups: false, hasF16: false, maxWorkgroupStorage: 16384, maxBindingBytes: 2 ** 27, variants: {} }).flatMap((c) => c.buffers.filter((o): o is Scratch => 'scratch' in o));
 
 /**
  * From first principles (not the plan's own lifetimes): a tensor lives from the step that
