@@ -1,13 +1,17 @@
 // conv2d(x [B, Cin, H, W], w [Cout, Cin, kh, kw], b [Cout] | null, { stride, padding }) in
-// PyTorch's NCHW / OIHW layout. Two variants of kernels/conv2d.wgsl, picked per adapter
-// by src/ops/variant.ts unless forced (the `variant` option / ENGINE_FORCE_VARIANT=conv2d=...):
-//   direct  barrier-free register tiles; >10x faster than gemm on lavapipe (measured).
-//   gemm    workgroup-shared implicit GEMM (64x64 tiles) for real GPUs.
+// PyTorch's NCHW / OIHW layout. Three variants, picked per adapter by src/ops/variant.ts
+// unless forced (the `variant` option / ENGINE_FORCE_VARIANT=conv2d=...):
+//   direct    kernels/conv2d.wgsl, barrier-free register tiles; >10x faster than gemm on lavapipe.
+//   gemm      kernels/conv2d.wgsl, workgroup-shared implicit GEMM (64x64 tiles) for real GPUs.
+//   winograd  kernels/winograd.wgsl, F(4x4, 3x3): 4x fewer multiplies for 3x3 / stride 1 /
+//             padding 1 (the VAE decoder and most of the UNet); lavapipe's default. Convs it
+//             does not take run direct (software adapters) or gemm.
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
 import { MAX_GRID } from '../gpu/facts.ts';
 import { checkVariant, variantFor, type Conv2dVariant } from './variant.ts';
-import { defineOp, u32, type EncodeContext, type KernelCall } from './registry.ts';
+import { defineOp, u32, type EncodeContext, type KernelCall, type Scratch } from './registry.ts';
+import { productCall } from './matmul.ts';
 
 export type Pair = number | [number, number];
 /** Padding: all sides, [h, w], or [top, bottom, left, right] (e.g. the VAE encoder's F.pad(0, 1, 0, 1)). */
@@ -42,6 +46,57 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
 }
 
 const GEMM_TILE = 64;
+
+// winograd (kernels/winograd.wgsl): F(4x4, 3x3) for 3x3, stride 1, padding 1 on every side;
+// other convs fall back to direct. Scratch, all f32: u [36, Cout, Cin] (the transformed
+// weights), and per band of tiles v [36, Cin, ns] and mm [36, Cout, ns]. Bands keep v and
+// mm within WINOGRAD_BAND bytes (and a binding), so the arena grows by at most
+// u + 2 bands whatever the image size.
+const WINOGRAD_BAND = 32 << 20;
+const WG = 64;
+
+function grid1d(items: number): [number, number, number] {
+  const wgs = Math.ceil(items / WG);
+  const gx = Math.min(wgs, MAX_GRID);
+  return [gx, Math.ceil(wgs / gx), 1];
+}
+
+/** The winograd kernel calls of conv2d node n, or null where the variant does not apply. */
+function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
+  const [x, w, b] = n.inputs;
+  const [B, cin, H, W] = x.shape, [cout, , kh, kw] = w.shape;
+  const { sh, sw, ph, pw, pb, pr } = n.attrs;
+  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || ph !== 1 || pw !== 1 || pb !== 1 || pr !== 1) return null;
+  const limit = Math.min(WINOGRAD_BAND, ctx.maxBindingBytes);
+  const uBytes = 36 * cout * cin * 4;
+  const perTile = 36 * Math.max(cin, cout) * 4;
+  if (uBytes > ctx.maxBindingBytes || perTile * 4 > limit) return null;
+  const th = Math.ceil(H / 4), tw = Math.ceil(W / 4), tpi = th * tw, tiles = B * tpi;
+  const band = Math.min(Math.floor(limit / perTile / 4) * 4, Math.ceil(tiles / 4) * 4);
+  const u: Scratch = { scratch: uBytes, tag: 'u' };
+  const v: Scratch = { scratch: 36 * cin * band * 4, tag: 'v' };
+  const mm: Scratch = { scratch: 36 * cout * band * 4, tag: 'mm' };
+  const matmul = variantFor('matmul', ctx, undefined);
+  const calls: KernelCall[] = [{
+    kernel: { name: 'winograd', defines: { WEIGHT: true }, constants: { WG } },
+    buffers: [w, u], params: pass(0, 0, 0, cout * cin), grid: grid1d(cout * cin),
+  }];
+  function pass(t0: number, nt: number, ns: number, items: number) {
+    return [cin, H, W, cout, tw, tpi, t0, nt, ns, items, 0, 0].map(u32);
+  }
+  for (let t0 = 0; t0 < tiles; t0 += band) {
+    const nt = Math.min(band, tiles - t0), ns = Math.ceil(nt / 4) * 4;
+    calls.push(
+      { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(t0, nt, ns, cin * ns), grid: grid1d(cin * ns) },
+      productCall(n.label, u, v, mm, { nb: 36, M: cout, K: cin, N: ns }, matmul, 'f32'),
+      {
+        kernel: { name: 'winograd', defines: { OUTPUT: true, BIAS: !!b }, constants: { WG } },
+        buffers: b ? [mm, b, n] : [mm, n], params: pass(t0, nt, ns, cout * nt), grid: grid1d(cout * nt),
+      },
+    );
+  }
+  return calls;
+}
 
 /**
  * Direct-kernel tiling, tuned on lavapipe (2-core AVX-512 host): 16 channels x 8 pixels
@@ -82,7 +137,12 @@ function encode(n: Node, variant: Conv2dVariant): KernelCall {
 defineOp({
   name: 'conv2d',
   encode(n, ctx: EncodeContext) {
-    return [encode(n, variantFor('conv2d', ctx, n.attrs.variant))];
+    const v = variantFor('conv2d', ctx, n.attrs.variant);
+    if (v === 'winograd') {
+      const calls = winogradCalls(n, ctx);
+      if (calls) return calls;
+    }
+    return [encode(n, v === 'winograd' ? (ctx.isSoftware ? 'direct' : 'gemm') : v)];
   },
   async ref(n, [x, w, b]) {
     const { conv2d: ref } = await import('../ref/conv2d.ts');

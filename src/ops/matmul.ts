@@ -12,7 +12,8 @@ import { badShapes, type Node } from '../graph/graph.ts';
 import { MAX_GRID } from '../gpu/facts.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
 import { VARIANTS, variantFor, type MatmulVariant } from './variant.ts';
-import { defineOp, u32, type KernelCall } from './registry.ts';
+import { defineOp, u32, type KernelCall, type Operand } from './registry.ts';
+import type { Float } from '../gpu/kernels.ts';
 
 export const MATMUL_VARIANTS = VARIANTS.matmul;
 export type { MatmulVariant };
@@ -64,6 +65,39 @@ function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOpti
 // of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.
 const WX = 8, WY = 8;
 
+interface Sizes { rows: number; K: number; N: number; dims: number[]; ma: number[]; mb: number[] }
+
+function call(label: string, io: { a: Operand; b: Operand; bias: Operand | null; c: Operand }, z: Sizes,
+  o: { transB: boolean; q8: boolean; variant: MatmulVariant; dtype?: Float }): KernelCall {
+  const { rows, K, N, dims, ma, mb } = z;
+  const nbatch = dims.reduce((x, y) => x * y, 1);
+  const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
+  const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
+  const shared = o.variant === 'shared';
+  const defines = {
+    TRANS_B: o.transB, BIAS: !!io.bias, OUT_BINDING: io.bias ? 4 : 3, SHARED: shared, Q8: o.q8,
+    VA: !shared && K % 4 === 0, VB: !shared && !o.q8 && (o.transB ? K : N) % 4 === 0, VC: N % 4 === 0,
+  };
+  const grid: [number, number, number] = shared
+    ? [Math.ceil(N / 64), Math.ceil(rows / 64), nbatch]
+    : [Math.ceil(N / 4 / WX), Math.ceil(rows / 4 / WY), nbatch];
+  if (grid.some((d) => d > MAX_GRID)) throw new EngineError(`${label}: matmul [${rows}, ${K}] x [${K}, ${N}] needs grid ${grid.join('x')}, over 65535 in one dimension`);
+  return {
+    kernel: { name: 'matmul', defines, constants: shared ? {} : { WX, WY }, ...(o.dtype ? { dtype: o.dtype } : {}) },
+    buffers: [io.a, io.b, ...(io.bias ? [io.bias] : []), io.c], params, grid,
+  };
+}
+
+/**
+ * c[z] = a[z] · b[z] for z < nb over contiguous operands an op owns (its scratch), in
+ * `dtype`: how conv2d's winograd variant runs its 16 products.
+ */
+export function productCall(label: string, a: Operand, b: Operand, c: Operand, s: { nb: number; M: number; K: number; N: number },
+  variant: MatmulVariant, dtype: Float): KernelCall {
+  const z = { rows: s.M, K: s.K, N: s.N, dims: [s.nb], ma: [s.M * s.K], mb: [s.K * s.N] };
+  return call(label, { a, b, bias: null, c }, z, { transB: false, q8: false, variant, dtype });
+}
+
 defineOp({
   name: 'matmul',
   encode(n, ctx): KernelCall[] {
@@ -78,24 +112,8 @@ defineOp({
     // A batch over a shared B is one taller matmul (fewer, fuller tiles).
     if (dims.length === 1 && mb[0] === 0 && ma[0] === M * K) [rows, dims, ma, mb] = [M * dims[0], [1], [0], [0]];
     if (dims.length > 4) throw new EngineError(`${n.label}: ${dims.length} batch dims after merging (max 4)`);
-    const nbatch = dims.reduce((x, y) => x * y, 1);
-    const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
-    const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
     const variant = variantFor('matmul', ctx, n.attrs.variant);
-    const shared = variant === 'shared';
-    const q8 = b.dtype === 'q8_0';
-    const defines = {
-      TRANS_B: transB, BIAS: !!bias, OUT_BINDING: bias ? 4 : 3, SHARED: shared, Q8: q8,
-      VA: !shared && K % 4 === 0, VB: !shared && !q8 && (transB ? K : N) % 4 === 0, VC: N % 4 === 0,
-    };
-    const grid: [number, number, number] = shared
-      ? [Math.ceil(N / 64), Math.ceil(rows / 64), nbatch]
-      : [Math.ceil(N / 4 / WX), Math.ceil(rows / 4 / WY), nbatch];
-    if (grid.some((d) => d > MAX_GRID)) throw new EngineError(`${n.label}: matmul ${n} needs grid ${grid.join('x')}, over 65535 in one dimension`);
-    return [{
-      kernel: { name: 'matmul', defines, constants: shared ? {} : { WX, WY } },
-      buffers: [a, b, ...(bias ? [bias] : []), n], params, grid,
-    }];
+    return [call(n.label, { a, b, bias: bias ?? null, c: n }, { rows, K, N, dims, ma, mb }, { transB, q8: b.dtype === 'q8_0', variant })];
   },
   async ref(n, [a, b, bias]) {
     const { matmul: ref } = await import('../ref/matmul.ts');

@@ -19,7 +19,7 @@ const isErr = (re: RegExp) => (e: unknown) => e instanceof EngineError && re.tes
 
 test('defaults: barrier-free kernels on software adapters, shared-memory ones on GPUs', () => {
   const want: Record<Exclude<VariantOp, 'group_norm'>, [string, string]> = {
-    matmul: ['reg', 'shared'], conv2d: ['direct', 'gemm'], attention: ['reg', 'tiled'], nasa: ['reg', 'tiled'],
+    matmul: ['reg', 'shared'], conv2d: ['winograd', 'gemm'], attention: ['reg', 'tiled'], nasa: ['reg', 'tiled'],
     softmax: ['row', 'wg'], layer_norm: ['row', 'wg'], rms_norm: ['row', 'wg'],
   };
   for (const [op, [sw, hw]] of Object.entries(want) as [VariantOp, [string, string]][]) {
@@ -40,7 +40,7 @@ test('precedence: node option, then the compile overrides, then the default', ()
   const ctx = { ...cpu, variants: parseVariantOverrides('matmul=shared') };
   assert.is(variantFor('matmul', ctx, undefined), 'shared');
   assert.is(variantFor('matmul', ctx, 'reg'), 'reg', 'the node option wins');
-  assert.is(variantFor('conv2d', ctx, undefined), 'direct', 'other ops keep their default');
+  assert.is(variantFor('conv2d', ctx, undefined), 'winograd', 'other ops keep their default');
 });
 
 test('ENGINE_FORCE_VARIANT syntax: op=variant, bare names for every op that has them, the first naming an op wins', () => {
