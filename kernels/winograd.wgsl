@@ -9,14 +9,16 @@
 // 0, ±1, ±2, ∞) are written out in bt6 / g6 / at4 below; u, v, mm are f32 whatever T is,
 // so the larger coefficients of F(4x4) cost little precision in f16.
 // One entry point per define, an invocation per item:
-//   WEIGHT  item (m, ci):  u[xi, m, ci] = (G w[m, ci] G^T)[xi]
+//   WEIGHT  item (m, ci):  u[xi, m, ci] = (G w[m0 + m, ci] G^T)[xi]
 //   INPUT   item (ci, j):  v[xi, ci, j] = (B^T d(ci, t0 + j) B)[xi]   (0 for j >= nt)
-//   OUTPUT  item (m, j):   out[b, m, 4ty + r, 4tx + c] = bias[m] + (A^T mm[., m, j] A)[r, c]
+//   OUTPUT  item (m, j):   out[b, m0 + m, 4ty + r, 4tx + c] = bias[m0 + m] + (A^T mm[., m, j] A)[r, c]
+// for m < cc, the output channels m0 .. m0 + cc of this chunk.
 
 struct Params {
   cin: u32, h: u32, w: u32, cout: u32,
   tw: u32, tpi: u32, t0: u32, nt: u32, // tiles per row, per image; this band's first tile and tile count
-  ns: u32, items: u32, _a: u32, _b: u32, // band row stride (nt rounded up to 4); invocations with work
+  ns: u32, items: u32, m0: u32, cc: u32, // band row stride (nt rounded up to 4); invocations with
+                                          // work; this chunk's first output channel and channel count
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,14 +41,14 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
   if (i >= p.items) { return; }
   var k: array<vec3<f32>, 3>; // k[row] = w[m, ci, row, :]
   for (var r = 0u; r < 3u; r++) {
-    let o = i * 9u + r * 3u;
+    let o = (p.m0 * p.cin + i) * 9u + r * 3u;
     k[r] = vec3<f32>(f32(wt[o]), f32(wt[o + 1u]), f32(wt[o + 2u]));
   }
   // G k per column (6 rows of 3), then each row times G^T.
   let c0 = g6(vec3<f32>(k[0].x, k[1].x, k[2].x));
   let c1 = g6(vec3<f32>(k[0].y, k[1].y, k[2].y));
   let c2 = g6(vec3<f32>(k[0].z, k[1].z, k[2].z));
-  let plane = p.cout * p.cin;
+  let plane = p.cc * p.cin;
   for (var r = 0u; r < 6u; r++) {
     let row = g6(vec3<f32>(c0[r], c1[r], c2[r]));
     for (var c = 0u; c < 6u; c++) { u[(r * 6u + c) * plane + i] = row[c]; }
@@ -127,7 +129,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
   if (i >= p.items) { return; }
   let m = i / p.nt;
   let j = i - m * p.nt;
-  let plane = p.cout * p.ns;
+  let plane = p.cc * p.ns;
   let o = m * p.ns + j;
   // A^T s per column of the 6x6 product tile s[xi = row * 6 + col].
   var cols: array<vec4<f32>, 6>;
@@ -137,7 +139,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
     cols[c] = at4(s);
   }
 #if BIAS
-  let bv = f32(bias[m]);
+  let bv = f32(bias[p.m0 + m]);
 #else
   let bv = 0.0;
 #endif
@@ -147,7 +149,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
   let ty = r / p.tw;
   let oy = 4u * ty;
   let ox = 4u * (r - ty * p.tw);
-  let ob = (b * p.cout + m) * p.h * p.w;
+  let ob = (b * p.cout + p.m0 + m) * p.h * p.w;
   // (A^T s) A: each of the 4 rows times A, stored where inside the image.
   for (var rr = 0u; rr < 4u; rr++) {
     if (oy + rr >= p.h) { break; }

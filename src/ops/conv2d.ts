@@ -48,10 +48,11 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
 const GEMM_TILE = 64;
 
 // winograd (kernels/winograd.wgsl): F(4x4, 3x3) for 3x3, stride 1, padding 1 on every side;
-// other convs fall back to direct. Scratch, all f32: u [36, Cout, Cin] (the transformed
-// weights), and per band of tiles v [36, Cin, ns] and mm [36, Cout, ns]. Bands keep v and
-// mm within WINOGRAD_BAND bytes (and a binding), so the arena grows by at most
-// u + 2 bands whatever the image size.
+// other convs fall back to direct. Scratch, all f32: u [36, cc, Cin] (the transformed
+// weights of a chunk of cc output channels), and per band of tiles v [36, Cin, ns] and
+// mm [36, cc, ns]. Bands keep v and mm within WINOGRAD_BAND bytes and chunks keep u within
+// two (and a binding), so the arena grows by at most 4 bands whatever the conv's size.
+// Chunks beyond the first recompute v (a 1/cc share of the product's work).
 const WINOGRAD_BAND = 32 << 20;
 const WG = 64;
 
@@ -68,32 +69,37 @@ function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
   const { sh, sw, ph, pw, pb, pr } = n.attrs;
   if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || ph !== 1 || pw !== 1 || pb !== 1 || pr !== 1) return null;
   const limit = Math.min(WINOGRAD_BAND, ctx.maxBindingBytes);
-  const uBytes = 36 * cout * cin * 4;
-  const perTile = 36 * Math.max(cin, cout) * 4;
-  if (uBytes > ctx.maxBindingBytes || perTile * 4 > limit) return null;
+  // Output channels in chunks whose u fits 2 bands (UNet 1280 -> 1280: 236 MB whole).
+  const ulimit = Math.min(2 * WINOGRAD_BAND, ctx.maxBindingBytes);
+  const cc = Math.min(cout, Math.floor(ulimit / (36 * cin * 4) / 32) * 32);
+  const perTile = 36 * Math.max(cin, cc) * 4;
+  if (cc < 1 || perTile * 4 > limit) return null;
   const th = Math.ceil(H / 4), tw = Math.ceil(W / 4), tpi = th * tw, tiles = B * tpi;
   const band = Math.min(Math.floor(limit / perTile / 4) * 4, Math.ceil(tiles / 4) * 4);
-  const u: Scratch = { scratch: uBytes, tag: 'u' };
+  const u: Scratch = { scratch: 36 * cc * cin * 4, tag: 'u' };
   const v: Scratch = { scratch: 36 * cin * band * 4, tag: 'v' };
-  const mm: Scratch = { scratch: 36 * cout * band * 4, tag: 'mm' };
+  const mm: Scratch = { scratch: 36 * cc * band * 4, tag: 'mm' };
   const matmul = variantFor('matmul', ctx, undefined);
-  const calls: KernelCall[] = [{
-    kernel: { name: 'winograd', defines: { WEIGHT: true }, constants: { WG } },
-    buffers: [w, u], params: pass(0, 0, 0, cout * cin), grid: grid1d(cout * cin),
-  }];
-  function pass(t0: number, nt: number, ns: number, items: number) {
-    return [cin, H, W, cout, tw, tpi, t0, nt, ns, items, 0, 0].map(u32);
-  }
-  for (let t0 = 0; t0 < tiles; t0 += band) {
-    const nt = Math.min(band, tiles - t0), ns = Math.ceil(nt / 4) * 4;
-    calls.push(
-      { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(t0, nt, ns, cin * ns), grid: grid1d(cin * ns) },
-      productCall(n.label, u, v, mm, { nb: 36, M: cout, K: cin, N: ns }, matmul, 'f32'),
-      {
-        kernel: { name: 'winograd', defines: { OUTPUT: true, BIAS: !!b }, constants: { WG } },
-        buffers: b ? [mm, b, n] : [mm, n], params: pass(t0, nt, ns, cout * nt), grid: grid1d(cout * nt),
-      },
-    );
+  const pass = (m0: number, c: number, t0: number, nt: number, ns: number, items: number) =>
+    [cin, H, W, cout, tw, tpi, t0, nt, ns, items, m0, c].map(u32);
+  const calls: KernelCall[] = [];
+  for (let m0 = 0; m0 < cout; m0 += cc) {
+    const c = Math.min(cc, cout - m0);
+    calls.push({
+      kernel: { name: 'winograd', defines: { WEIGHT: true }, constants: { WG } },
+      buffers: [w, u], params: pass(m0, c, 0, 0, 0, c * cin), grid: grid1d(c * cin),
+    });
+    for (let t0 = 0; t0 < tiles; t0 += band) {
+      const nt = Math.min(band, tiles - t0), ns = Math.ceil(nt / 4) * 4;
+      calls.push(
+        { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(m0, c, t0, nt, ns, cin * ns), grid: grid1d(cin * ns) },
+        productCall(n.label, u, v, mm, { nb: 36, M: c, K: cin, N: ns }, matmul, 'f32'),
+        {
+          kernel: { name: 'winograd', defines: { OUTPUT: true, BIAS: !!b }, constants: { WG } },
+          buffers: b ? [mm, b, n] : [mm, n], params: pass(m0, c, t0, nt, ns, c * nt), grid: grid1d(c * nt),
+        },
+      );
+    }
   }
   return calls;
 }
