@@ -135,7 +135,6 @@ fn ldB(ob: u32, k: u32, n0: u32) -> vec4<f32> {
 }
 #endif
 
-#if !UNIFORM
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 4u;
@@ -221,57 +220,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(oc, m0 + 2u, n0, c2);
   store(oc, m0 + 3u, n0, c3);
 }
-#else
-// UNIFORM: lavapipe runs a workgroup's invocations as SIMD lanes and loads an address that
-// is the same in every lane once (a scalar load and a broadcast) but a per-lane address
-// lane by lane. So a workgroup owns RM whole rows of A (addresses from workgroup_id alone:
-// uniform) and WU lanes of 4 columns each: per k, RM uniform loads of A and one per-lane
-// vec4 of B feed 4 * RM fmas (REG: 2 per-lane loads per 4 fmas). Lanes past N compute on
-// clamped columns and store nothing, so no lane leaves early (that would make the rest of
-// the shader divergent control flow).
-@compute @workgroup_size(WU)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n0 = (wid.x * WU + lid) * 4u;
-  let m0 = wid.y * RM;
-  let off = batchOffsets(wid.z);
-  let em = p.M - 1u;
-  var ra: array<u32, RM>;
-  for (var r = 0u; r < RM; r++) { ra[r] = off.x + min(m0 + r, em) * p.K; }
-  var acc: array<vec4<f32>, RM>;
-#if TRANS_B
-  let en = p.N - 1u;
-  let rb0 = rowB(off.y, min(n0, en));
-  let rb1 = rowB(off.y, min(n0 + 1u, en));
-  let rb2 = rowB(off.y, min(n0 + 2u, en));
-  let rb3 = rowB(off.y, min(n0 + 3u, en));
-  for (var k = 0u; k < p.K; k += 4u) {
-    let w0 = ldB(rb0, k);
-    let w1 = ldB(rb1, k);
-    let w2 = ldB(rb2, k);
-    let w3 = ldB(rb3, k);
-    for (var r = 0u; r < RM; r++) {
-      let a4 = ldA(ra[r], k);
-      acc[r] += vec4<f32>(dot(a4, w0), dot(a4, w1), dot(a4, w2), dot(a4, w3));
-    }
-  }
-#else
-  let nc = min(n0, (p.N - 1u) & ~3u); // clamped to the last whole vec4 of a row (VB: N % 4 == 0)
-  for (var k = 0u; k < p.K; k += 4u) {
-    let b0 = ldB(off.y, k, nc);
-    let b1 = ldB(off.y, k + 1u, nc);
-    let b2 = ldB(off.y, k + 2u, nc);
-    let b3 = ldB(off.y, k + 3u, nc);
-    for (var r = 0u; r < RM; r++) {
-      let a4 = ldA(ra[r], k);
-      acc[r] += a4.x * b0 + a4.y * b1 + a4.z * b2 + a4.w * b3;
-    }
-  }
-#endif
-  if (n0 >= p.N) { return; }
-  let oc = wid.z * p.M * p.N;
-  for (var r = 0u; r < RM; r++) { store(oc, m0 + r, n0, acc[r]); }
-}
-#endif
 #endif
 
 #if SHARED

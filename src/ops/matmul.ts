@@ -64,8 +64,6 @@ function build(op: string, a: Node, b: Node, bias: Node | null, opts: MatmulOpti
 // Workgroup shape of the reg variant (invocations along N x along M); 8x8 measured best
 // of 4x16 / 8x8 / 16x4 / 32x2 on lavapipe.
 const WX = 8, WY = 8;
-// uniform variant: lanes per workgroup (4 columns each) and rows of A per workgroup.
-const WU = Number(process.env.MM_WU ?? 16), RM = Number(process.env.MM_RM ?? 16);
 
 interface Sizes { rows: number; K: number; N: number; dims: number[]; ma: number[]; mb: number[] }
 
@@ -75,20 +73,17 @@ function call(label: string, io: { a: Operand; b: Operand; bias: Operand | null;
   const nbatch = dims.reduce((x, y) => x * y, 1);
   const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
   const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
-  const variant = o.q8 && o.variant === 'uniform' ? 'reg' : o.variant; // uniform has no q8_0 path
-  const shared = variant === 'shared', uniform = variant === 'uniform';
+  const shared = o.variant === 'shared';
   const defines = {
     TRANS_B: o.transB, BIAS: !!io.bias, OUT_BINDING: io.bias ? 4 : 3, SHARED: shared, Q8: o.q8,
     VA: !shared && K % 4 === 0, VB: !shared && !o.q8 && (o.transB ? K : N) % 4 === 0, VC: N % 4 === 0,
-    UNIFORM: uniform, ...(uniform ? { WU, RM } : {}),
   };
   const grid: [number, number, number] = shared
     ? [Math.ceil(N / 64), Math.ceil(rows / 64), nbatch]
-    : uniform ? [Math.ceil(N / 4 / WU), Math.ceil(rows / RM), nbatch]
     : [Math.ceil(N / 4 / WX), Math.ceil(rows / 4 / WY), nbatch];
   if (grid.some((d) => d > MAX_GRID)) throw new EngineError(`${label}: matmul [${rows}, ${K}] x [${K}, ${N}] needs grid ${grid.join('x')}, over 65535 in one dimension`);
   return {
-    kernel: { name: 'matmul', defines, constants: shared || uniform ? {} : { WX, WY }, ...(o.dtype ? { dtype: o.dtype } : {}) },
+    kernel: { name: 'matmul', defines, constants: shared ? {} : { WX, WY }, ...(o.dtype ? { dtype: o.dtype } : {}) },
     buffers: [io.a, io.b, ...(io.bias ? [io.bias] : []), io.c], params, grid,
   };
 }

@@ -14,11 +14,8 @@ import type { AdapterFacts } from '../gpu/facts.ts';
 
 /** Every op with kernel variants and its variants (the first is the software default where that is simplest). */
 export const VARIANTS = {
-  /**
-   * reg: barrier-free 4x4 register tiles; shared: 64x64 workgroup-memory tiles; uniform:
-   * workgroup-uniform rows of A (one load for all lanes on CPU adapters), 4 columns a lane.
-   */
-  matmul: ['reg', 'shared', 'uniform'],
+  /** reg: barrier-free 4x4 register tiles; shared: 64x64 workgroup-memory tiles. */
+  matmul: ['reg', 'shared'],
   /**
    * direct: barrier-free register tiles (>10x gemm on lavapipe); gemm: shared implicit GEMM;
    * winograd: F(4x4, 3x3) transforms around 36 f32 matmuls (3x3 / stride 1 / padding 1
