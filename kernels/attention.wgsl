@@ -108,7 +108,7 @@ fn finish(b: u32, h: u32, i0: u32) {
     if (i >= p.Nq) { return; }
     let ob = (b * p.Nq + i) * p.H * p.Dv + h * p.Dv;
 #if VEC
-    for (var c = 0u; c < p.dv4; c++) { out[ob / 4u + c] = V4(normalized(t, c)); }
+    for (var c = 0u; c < chunksV(); c++) { out[ob / 4u + c] = V4(normalized(t, c)); }
 #else
     for (var e = 0u; e < p.Dv; e++) { out[ob + e] = T(normalized(t, e / 4u)[e % 4u]); }
 #endif

@@ -22,6 +22,24 @@ var<private> acc: array<vec4<f32>, SETS * DVM * QT>; // state u's chunk c at u *
 var<private> m: array<f32, SETS * QT>;
 var<private> l: array<f32, SETS * QT>;
 
+// Chunks of 4 in a query/key row and in a value row. EXACT (the host's promise that they
+// equal DQM / DVM, e.g. SD's 64-wide heads) makes them constants, so the loops over a row
+// unroll and the row stays in registers (lavapipe: runtime bounds keep it in memory).
+fn chunksQ() -> u32 {
+#if EXACT
+  return DQM;
+#else
+  return p.dq;
+#endif
+}
+fn chunksV() -> u32 {
+#if EXACT
+  return DVM;
+#else
+  return p.dv4;
+#endif
+}
+
 // Non-VEC loads: element indices of chunk c of a row at `b`, clamped to the row's n, and
 // which of them are inside the row.
 fn idx4(b: u32, c: u32, n: u32) -> vec4<u32> { return b + min(vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)); }
@@ -59,10 +77,10 @@ fn flushExp4(x: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), exp(x), 
 fn beginQueries(b: u32, h: u32, i0: u32) {
   for (var t = 0u; t < QT; t++) {
     let qb = b * p.qBatch + min(i0 + t, p.Nq - 1u) * p.H * p.D + h * p.D;
-    for (var c = 0u; c < p.dq; c++) { qr[t * DQM + c] = rowQ(qb, c) * p.scale; }
+    for (var c = 0u; c < chunksQ(); c++) { qr[t * DQM + c] = rowQ(qb, c) * p.scale; }
   }
   for (var u = 0u; u < SETS * QT; u++) {
-    for (var c = 0u; c < p.dv4; c++) { acc[u * DVM + c] = vec4<f32>(0.0); }
+    for (var c = 0u; c < chunksV(); c++) { acc[u * DVM + c] = vec4<f32>(0.0); }
     m[u] = NEG;
     l[u] = 0.0;
   }
@@ -75,7 +93,7 @@ fn fold4(s: u32, j0: u32, jMax: u32) {
   let js = vec4<u32>(j0) + vec4<u32>(0u, 1u, 2u, 3u);
   let jc = min(js, vec4<u32>(jMax));
   var sc: array<vec4<f32>, QT>;
-  for (var c = 0u; c < p.dq; c++) {
+  for (var c = 0u; c < chunksQ(); c++) {
     let k0 = keyChunk(s, jc.x, c);
     let k1 = keyChunk(s, jc.y, c);
     let k2 = keyChunk(s, jc.z, c);
@@ -98,7 +116,7 @@ fn fold4(s: u32, j0: u32, jMax: u32) {
     l[u] = l[u] * corr[t] + (w[t].x + w[t].y + w[t].z + w[t].w);
     m[u] = mNew;
   }
-  for (var c = 0u; c < p.dv4; c++) {
+  for (var c = 0u; c < chunksV(); c++) {
     let v0 = valChunk(s, jc.x, c);
     let v1 = valChunk(s, jc.y, c);
     let v2 = valChunk(s, jc.z, c);

@@ -51,9 +51,10 @@ const GEMM_TILE = 64;
 // other convs fall back to direct. Scratch, all f32: u [36, cc, Cin] (the transformed
 // weights of a chunk of cc output channels), and per band of tiles v [36, Cin, ns] and
 // mm [36, cc, ns]. Bands keep v and mm within WINOGRAD_BAND bytes and chunks keep u within
-// two (and a binding), so the arena grows by at most 4 bands whatever the conv's size.
+// WINOGRAD_U (and a binding), so the arena grows by at most 96 MiB whatever the conv's size.
 // Chunks beyond the first recompute v (a 1/cc share of the product's work).
-const WINOGRAD_BAND = 32 << 20;
+const WINOGRAD_BAND = 16 << 20; // lavapipe, VAE shapes: 16 MiB bands beat 8, 32 and 64
+const WINOGRAD_U = 64 << 20;
 const WG = 64;
 
 function grid1d(items: number): [number, number, number] {
@@ -69,8 +70,8 @@ function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
   const { sh, sw, ph, pw, pb, pr } = n.attrs;
   if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || ph !== 1 || pw !== 1 || pb !== 1 || pr !== 1) return null;
   const limit = Math.min(WINOGRAD_BAND, ctx.maxBindingBytes);
-  // Output channels in chunks whose u fits 2 bands (UNet 1280 -> 1280: 236 MB whole).
-  const ulimit = Math.min(2 * WINOGRAD_BAND, ctx.maxBindingBytes);
+  // Output channels in chunks whose u fits WINOGRAD_U (UNet 1280 -> 1280: 236 MB whole).
+  const ulimit = Math.min(WINOGRAD_U, ctx.maxBindingBytes);
   const cc = Math.min(cout, Math.floor(ulimit / (36 * cin * 4) / 32) * 32);
   const perTile = 36 * Math.max(cin, cc) * 4;
   if (cc < 1 || perTile * 4 > limit) return null;

@@ -53,7 +53,8 @@ defineOp({
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const QT = QUERIES_PER_INVOCATION[variant];
     const defines: Record<string, boolean | number> = {
-      DQM: cap(DQ), DVM: cap(DV4), VEC: D % 4 === 0 && Dv % 4 === 0, TILED: tiled, QT,
+      DQM: cap(DQ), DVM: cap(DV4), VEC: D % 4 === 0 && Dv % 4 === 0,
+      EXACT: DQ === cap(DQ) && DV4 === cap(DV4) && D % 4 === 0 && Dv % 4 === 0, TILED: tiled, QT,
       MASK_P: !!mP, MASK_N: !!mN, MN_BINDING: mP ? 7 : 6, OUT_BINDING: 6 + masks.length,
     };
     // Two key sets share workgroup memory in the tiled variant.

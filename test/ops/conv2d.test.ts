@@ -26,7 +26,7 @@ const cases: Case[] = [
   c(2, 7, 11, 9, 17, 3, 2, 0),
   c(1, 4, 9, 7, 6, 3, 2, [0, 1, 0, 1]), // VAE encoder downsample: F.pad(0, 1, 0, 1), stride 2
   c(1, 5, 6, 6, 4, 1, 1, [1, 0, 0, 1], false), // 1x1 with padding: not the pointwise path
-  c(1, 512, 134, 134, 6, 3, 1, 1), // winograd: 34^2 = 1156 tiles in three bands (452, 452, 252)
+  c(1, 512, 134, 134, 6, 3, 1, 1), // winograd: 34^2 = 1156 tiles in bands of 224 (the last 36)
   c(2, 9, 5, 1, 3, 3, 1, 1), // winograd: a one-pixel-wide image, odd height, batch 2
   c(1, 2048, 5, 5, 230, 3, 1, 1), // winograd: u over 64 MiB, output channels in chunks of 224 + 6
 ];
