@@ -6,7 +6,7 @@
 //
 // Variants:
 //   REG (default)  barrier-free register tiling: each invocation computes a 4x4 tile of C
-//                  from vec4 loads. Built for CPU adapters (lavapipe), where workgroup
+//                  (4x8 with WIDE, for B stored [K, N]) from vec4 loads. Built for CPU adapters (lavapipe), where workgroup
 //                  barriers cost more than they save.
 //   SHARED         64x64 tile per 16x16 workgroup staged through workgroup memory (BK-deep
 //                  K slices, f32), each invocation a 4x4 sub-tile. For real GPUs.
@@ -77,7 +77,7 @@ fn biasAt(n: u32) -> f32 {
 
 // Stores C[m, n0..n0+3] (+ bias) for the columns inside N; rows past M are dropped.
 fn store(oc: u32, m: u32, n0: u32, acc: vec4<f32>) {
-  if (m >= p.M) { return; }
+  if (m >= p.M || n0 >= p.N) { return; }
   let v = acc + vec4<f32>(biasAt(n0), biasAt(n0 + 1u), biasAt(n0 + 2u), biasAt(n0 + 3u));
 #if VC
   c[(oc + m * p.N + n0) / 4u] = V4(v);
@@ -137,7 +137,11 @@ fn ldB(ob: u32, k: u32, n0: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+#if WIDE
+  let n0 = gid.x * 8u;
+#else
   let n0 = gid.x * 4u;
+#endif
   let m0 = gid.y * 4u;
   if (n0 >= p.N || m0 >= p.M) { return; }
   let off = batchOffsets(gid.z);
@@ -158,6 +162,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
+#if WIDE
+  // Columns n0 + 4 .. n0 + 7 (VB: clamped to the row's last quad; stores past N drop).
+#if VB
+  let n1 = min(n0 + 4u, p.N - 4u);
+#else
+  let n1 = n0 + 4u;
+#endif
+  var d0 = vec4<f32>(0.0);
+  var d1 = vec4<f32>(0.0);
+  var d2 = vec4<f32>(0.0);
+  var d3 = vec4<f32>(0.0);
+#endif
 #if Q8
   // q8_0 B, a block (32 k) at a time: the dot products of the raw quants are summed over
   // the block, then scaled once by each row's block scale.
@@ -211,6 +227,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
     c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
     c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
+#if WIDE
+    let e0 = ldB(off.y, k, n1);
+    let e1 = ldB(off.y, k + 1u, n1);
+    let e2 = ldB(off.y, k + 2u, n1);
+    let e3 = ldB(off.y, k + 3u, n1);
+    d0 += a0.x * e0 + a0.y * e1 + a0.z * e2 + a0.w * e3;
+    d1 += a1.x * e0 + a1.y * e1 + a1.z * e2 + a1.w * e3;
+    d2 += a2.x * e0 + a2.y * e1 + a2.z * e2 + a2.w * e3;
+    d3 += a3.x * e0 + a3.y * e1 + a3.z * e2 + a3.w * e3;
+#endif
 #endif
   }
 #endif
@@ -219,6 +245,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(oc, m0 + 1u, n0, c1);
   store(oc, m0 + 2u, n0, c2);
   store(oc, m0 + 3u, n0, c3);
+#if WIDE
+  store(oc, m0, n0 + 4u, d0);
+  store(oc, m0 + 1u, n0 + 4u, d1);
+  store(oc, m0 + 2u, n0 + 4u, d2);
+  store(oc, m0 + 3u, n0 + 4u, d3);
+#endif
 }
 #endif
 
