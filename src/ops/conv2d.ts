@@ -50,9 +50,9 @@ const GEMM_TILE = 64;
 // winograd (kernels/winograd.wgsl): F(4x4, 3x3) for 3x3, stride 1, padding 1 on every side;
 // other convs run direct (software adapters) or gemm. Scratch, all f32: u [36, cc, Cin]
 // (the transformed weights of a chunk of cc output channels), and per band of tiles
-// v [36, Cin, ns] and mm [36, cc, ns]. Bands keep v and mm within WINOGRAD_BAND bytes and chunks keep u within
-// WINOGRAD_U (and a binding), so the arena grows by at most 96 MiB whatever the conv's size.
-// Chunks beyond the first recompute v (a 1/cc share of the product's work).
+// v [36, Cin, ns] and mm [36, cc, ns]. Bands keep v and mm within WINOGRAD_BAND bytes and
+// chunks keep u within WINOGRAD_U (and a binding), so the arena grows by at most 96 MiB
+// whatever the conv's size. Chunks beyond the first recompute v (a 1/cc share of the work).
 const WINOGRAD_BAND = 16 << 20; // lavapipe, VAE shapes: 16 MiB bands beat 8, 32 and 64
 const WINOGRAD_U = 64 << 20;
 const WG = 64;
