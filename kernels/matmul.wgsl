@@ -6,8 +6,8 @@
 //
 // Variants:
 //   REG (default)  barrier-free register tiling: each invocation computes a 4x4 tile of C
-//                  (4x8 with WIDE, for B stored [K, N]) from vec4 loads. Built for CPU adapters (lavapipe), where workgroup
-//                  barriers cost more than they save.
+//                  (4x8 with WIDE, for B stored [K, N]) from vec4 loads. Built for CPU
+//                  adapters (lavapipe), where workgroup barriers cost more than they save.
 //   SHARED         64x64 tile per 16x16 workgroup staged through workgroup memory (BK-deep
 //                  K slices, f32), each invocation a 4x4 sub-tile. For real GPUs.
 // Vector loads need alignment, so the host sets VA (A rows vec4-aligned: K % 4 == 0),
