@@ -25,6 +25,15 @@ struct Params {
 override WG: u32 = 64;
 #include "lib/grid"
 
+// Tile t0 + j of the band: its image and the top-left output pixel (b, oy, ox).
+fn tileAt(j: u32) -> vec3<u32> {
+  let t = p.t0 + j;
+  let b = t / p.tpi;
+  let r = t - b * p.tpi;
+  let ty = r / p.tw;
+  return vec3<u32>(b, 4u * ty, 4u * (r - ty * p.tw));
+}
+
 #if WEIGHT
 @group(0) @binding(1) var<storage, read> wt: array<T>;
 @group(0) @binding(2) var<storage, read_write> u: array<f32>;
@@ -78,13 +87,10 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
     for (var e = 0u; e < 36u; e++) { v[e * plane + i] = 0.0; }
     return;
   }
-  let t = p.t0 + j;
-  let b = t / p.tpi;
-  let r = t - b * p.tpi;
-  let ty = r / p.tw;
-  let iy0 = i32(4u * ty) - 1;
-  let ix0 = i32(4u * (r - ty * p.tw)) - 1;
-  let xb = i32((b * p.cin + ci) * p.h * p.w);
+  let at = tileAt(j);
+  let iy0 = i32(at.y) - 1;
+  let ix0 = i32(at.z) - 1;
+  let xb = i32((at.x * p.cin + ci) * p.h * p.w);
   let xlast = i32(arrayLength(&x)) - 1;
   // B^T d: each column of the patch as it is read (explicit clamps keep every index
   // provably in range: lavapipe's checked loads are slower).
@@ -143,13 +149,10 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
 #else
   let bv = 0.0;
 #endif
-  let t = p.t0 + j;
-  let b = t / p.tpi;
-  let r = t - b * p.tpi;
-  let ty = r / p.tw;
-  let oy = 4u * ty;
-  let ox = 4u * (r - ty * p.tw);
-  let ob = (b * p.cout + p.m0 + m) * p.h * p.w;
+  let at = tileAt(j);
+  let oy = at.y;
+  let ox = at.z;
+  let ob = (at.x * p.cout + p.m0 + m) * p.h * p.w;
   // (A^T s) A: each of the 4 rows times A, stored where inside the image.
   for (var rr = 0u; rr < 4u; rr++) {
     if (oy + rr >= p.h) { break; }

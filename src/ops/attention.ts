@@ -82,6 +82,16 @@ export function cap(chunks: number): number {
   return Math.max(4, 2 ** Math.ceil(Math.log2(chunks)));
 }
 
+/**
+ * lib/flash's row defines for head sizes D (q, k) and Dv (v): chunk capacities DQM / DVM,
+ * VEC (rows of whole vec4s) and EXACT (rows exactly DQM / DVM chunks: constant row loops).
+ */
+export function rowDefines(D: number, Dv: number): { DQM: number; DVM: number; VEC: boolean; EXACT: boolean } {
+  const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
+  const VEC = D % 4 === 0 && Dv % 4 === 0;
+  return { DQM: cap(DQ), DVM: cap(DV4), VEC, EXACT: VEC && DQ === cap(DQ) && DV4 === cap(DV4) };
+}
+
 /** Keys per staged block in the tiled variants, within the workgroup memory limit. */
 export function blockKeys(ctx: EncodeContext, vec4PerKey: number): number {
   for (const bk of [32, 16, 8, 4]) if (bk * vec4PerKey * 16 <= ctx.maxWorkgroupStorage) return bk;
@@ -98,8 +108,7 @@ defineOp({
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const tiled = variant === 'tiled';
     const defines: Record<string, boolean | number> = {
-      DQM: cap(DQ), DVM: cap(DV4), VEC: D % 4 === 0 && Dv % 4 === 0,
-      EXACT: DQ === cap(DQ) && DV4 === cap(DV4) && D % 4 === 0 && Dv % 4 === 0, CAUSAL: !!n.attrs.causal, MASK: !!mask,
+      ...rowDefines(D, Dv), CAUSAL: !!n.attrs.causal, MASK: !!mask,
       OUT_BINDING: mask ? 5 : 4, TILED: tiled, QT: QUERIES_PER_INVOCATION[variant],
     };
     if (tiled) defines.BK = blockKeys(ctx, cap(DQ) + cap(DV4));

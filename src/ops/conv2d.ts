@@ -8,7 +8,7 @@
 //             does not take run direct (software adapters) or gemm.
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
-import { MAX_GRID } from '../gpu/facts.ts';
+import { grid1d, MAX_GRID } from '../gpu/facts.ts';
 import { checkVariant, variantFor, type Conv2dVariant } from './variant.ts';
 import { defineOp, u32, type EncodeContext, type KernelCall, type Scratch } from './registry.ts';
 import { productCall } from './matmul.ts';
@@ -57,11 +57,7 @@ const WINOGRAD_BAND = 16 << 20; // lavapipe, VAE shapes: 16 MiB bands beat 8, 32
 const WINOGRAD_U = 64 << 20;
 const WG = 64;
 
-function grid1d(items: number): [number, number, number] {
-  const wgs = Math.ceil(items / WG);
-  const gx = Math.min(wgs, MAX_GRID);
-  return [gx, Math.ceil(wgs / gx), 1];
-}
+const grid = (items: number) => grid1d(Math.ceil(items / WG));
 
 /** The winograd kernel calls of conv2d node n, or null where the variant does not apply. */
 function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
@@ -88,16 +84,16 @@ function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
     const c = Math.min(cc, cout - m0);
     calls.push({
       kernel: { name: 'winograd', defines: { WEIGHT: true }, constants: { WG } },
-      buffers: [w, u], params: pass(m0, c, 0, 0, 0, c * cin), grid: grid1d(c * cin),
+      buffers: [w, u], params: pass(m0, c, 0, 0, 0, c * cin), grid: grid(c * cin),
     });
     for (let t0 = 0; t0 < tiles; t0 += band) {
       const nt = Math.min(band, tiles - t0), ns = Math.ceil(nt / 4) * 4;
       calls.push(
-        { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(m0, c, t0, nt, ns, cin * ns), grid: grid1d(cin * ns) },
+        { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(m0, c, t0, nt, ns, cin * ns), grid: grid(cin * ns) },
         productCall(n.label, u, v, mm, { nb: 36, M: c, K: cin, N: ns }, matmul, 'f32'),
         {
           kernel: { name: 'winograd', defines: { OUTPUT: true, BIAS: !!b }, constants: { WG } },
-          buffers: b ? [mm, b, n] : [mm, n], params: pass(m0, c, t0, nt, ns, c * nt), grid: grid1d(c * nt),
+          buffers: b ? [mm, b, n] : [mm, n], params: pass(m0, c, t0, nt, ns, c * nt), grid: grid(c * nt),
         },
       );
     }

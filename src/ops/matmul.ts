@@ -94,7 +94,7 @@ function call(label: string, io: { a: Operand; b: Operand; bias: Operand | null;
 
 /**
  * c[z] = a[z] · b[z] for z < nb over contiguous operands an op owns (its scratch), in
- * `dtype`: how conv2d's winograd variant runs its 16 products.
+ * `dtype`: how conv2d's winograd variant runs its 36 products.
  */
 export function productCall(label: string, a: Operand, b: Operand, c: Operand, s: { nb: number; M: number; K: number; N: number },
   variant: MatmulVariant, dtype: Float): KernelCall {

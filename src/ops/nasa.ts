@@ -6,7 +6,7 @@
 // Variants as attention (reg: CPU adapters, tiled: GPUs; force with the `variant` option
 // or ENGINE_FORCE_VARIANT=nasa=reg|tiled).
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
-import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, type AttentionVariant } from './attention.ts';
+import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, rowDefines, type AttentionVariant } from './attention.ts';
 import { variantFor } from './variant.ts';
 import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
@@ -53,8 +53,7 @@ defineOp({
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const QT = QUERIES_PER_INVOCATION[variant];
     const defines: Record<string, boolean | number> = {
-      DQM: cap(DQ), DVM: cap(DV4), VEC: D % 4 === 0 && Dv % 4 === 0,
-      EXACT: DQ === cap(DQ) && DV4 === cap(DV4) && D % 4 === 0 && Dv % 4 === 0, TILED: tiled, QT,
+      ...rowDefines(D, Dv), TILED: tiled, QT,
       MASK_P: !!mP, MASK_N: !!mN, MN_BINDING: mP ? 7 : 6, OUT_BINDING: 6 + masks.length,
     };
     // Two key sets share workgroup memory in the tiled variant.

@@ -19,7 +19,7 @@ export const VARIANTS = {
   /**
    * direct: barrier-free register tiles (>10x gemm on lavapipe); gemm: shared implicit GEMM;
    * winograd: F(4x4, 3x3) transforms around 36 f32 matmuls (3x3 / stride 1 / padding 1
-   * only; any other conv runs direct).
+   * only; any other conv runs direct on software adapters, gemm elsewhere).
    */
   conv2d: ['direct', 'gemm', 'winograd'],
   /** reg: one query per invocation reading keys directly; tiled: keys staged per block. */
