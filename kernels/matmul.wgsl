@@ -10,6 +10,9 @@
 //                  adapters (lavapipe), where workgroup barriers cost more than they save.
 //   SHARED         64x64 tile per 16x16 workgroup staged through workgroup memory (BK-deep
 //                  K slices, f32), each invocation a 4x4 sub-tile. For real GPUs.
+//   SUBGROUPS      REG whose quads (4 lanes) share loads through quadBroadcast: with TRANS_B
+//                  (QA) the quad runs along N and shares its 4 rows of A, lane q loading
+//                  row q; with B [K, N] (QB) it runs down M and shares B's rows k..k+3.
 // Vector loads need alignment, so the host sets VA (A rows vec4-aligned: K % 4 == 0),
 // VB (B rows aligned: TRANS_B ? K % 4 == 0 : N % 4 == 0) and VC (N % 4 == 0, vec4
 // stores); without them the REG variant reads scalars, clamped into bounds and masked.
@@ -100,6 +103,18 @@ fn ldA(base: u32, k: u32) -> vec4<f32> {
 #endif
 }
 
+// A's 4 rows (offsets ra) at k..k+3; with QA and `quads`, lane q of each quad loads row q
+// (offset raq) and broadcasts it.
+fn rowsA(ra: vec4<u32>, raq: u32, quads: bool, k: u32) -> mat4x4<f32> {
+#if QA
+  if (quads) {
+    let v = ldA(raq, k);
+    return mat4x4<f32>(quadBroadcast(v, 0u), quadBroadcast(v, 1u), quadBroadcast(v, 2u), quadBroadcast(v, 3u));
+  }
+#endif
+  return mat4x4<f32>(ldA(ra[0], k), ldA(ra[1], k), ldA(ra[2], k), ldA(ra[3], k));
+}
+
 #if TRANS_B
 // Where row n of B starts: its element offset, or with Q8 its first block.
 fn rowB(ob: u32, n: u32) -> u32 {
@@ -133,24 +148,67 @@ fn ldB(ob: u32, k: u32, n0: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), v, (n < vec4<u32>(p.N)) & vec4<bool>(k < p.K));
 #endif
 }
+
+// B's rows k..k+3 at columns n0..n0+3; with QB and `quads`, lane q of each quad loads row
+// k + q and broadcasts it.
+fn rowsB(ob: u32, k: u32, n0: u32, q: u32, quads: bool) -> mat4x4<f32> {
+#if QB
+  if (quads) {
+    let v = ldB(ob, k + q, n0);
+    return mat4x4<f32>(quadBroadcast(v, 0u), quadBroadcast(v, 1u), quadBroadcast(v, 2u), quadBroadcast(v, 3u));
+  }
+#endif
+  return mat4x4<f32>(ldB(ob, k, n0), ldB(ob, k + 1u, n0), ldB(ob, k + 2u, n0), ldB(ob, k + 3u, n0));
+}
 #endif
 
 @compute @workgroup_size(WX, WY)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-#if WIDE
-  let n0 = gid.x * 8u;
-#else
-  let n0 = gid.x * 4u;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+#if SUBGROUPS
+        @builtin(subgroup_invocation_id) lane: u32,
 #endif
-  let m0 = gid.y * 4u;
-  if (n0 >= p.N || m0 >= p.M) { return; }
+        @builtin(local_invocation_index) li: u32) {
+#if QB
+  // Quads run down M (the 4 lanes of a quad share n0 and so B's loads): lanes li .. li + 3
+  // take 4 consecutive row tiles of one column tile; a bijection on the WX x WY tiles.
+  let tile = vec2<u32>(wid.x * WX + (li / 4u) % WX, wid.y * WY + (li / 4u / WX) * 4u + li % 4u);
+#else
+  let tile = gid.xy;
+#endif
+#if WIDE
+  let n0 = tile.x * 8u;
+#else
+  let n0 = tile.x * 4u;
+#endif
+  let m0 = tile.y * 4u;
   let off = batchOffsets(gid.z);
+#if SUBGROUPS
+  // No early return: every lane of a quad takes part in its broadcasts. Rows and columns
+  // past M and N load clamped and store() drops them. Quads share what they broadcast
+  // wherever subgroups follow local_invocation_index (the usual layout); `quads` checks
+  // that per subgroup, and lanes load alone where it does not hold.
+  let q = lane % 4u;
+#if QB
+  let quads = subgroupAll(quadBroadcast(n0, 0u) == n0);
+#else
+  let quads = subgroupAll(quadBroadcast(m0, 0u) == m0);
+#endif
+  let raq = off.x + min(m0 + q, p.M - 1u) * p.K;
+#if VB
+  let nb0 = min(n0, p.N - 4u);
+#else
+  let nb0 = n0;
+#endif
+#else
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  let q = 0u;
+  let quads = false;
+  let raq = 0u;
+  let nb0 = n0;
+#endif
   // Rows past M are clamped so every load stays in bounds; store() drops them.
   let em = p.M - 1u;
-  let ra0 = off.x + min(m0, em) * p.K;
-  let ra1 = off.x + min(m0 + 1u, em) * p.K;
-  let ra2 = off.x + min(m0 + 2u, em) * p.K;
-  let ra3 = off.x + min(m0 + 3u, em) * p.K;
+  let ra = off.x + vec4<u32>(min(m0, em), min(m0 + 1u, em), min(m0 + 2u, em), min(m0 + 3u, em)) * p.K;
 #if TRANS_B
   let en = p.N - 1u;
   let rb0 = rowB(off.y, min(n0, en));
@@ -165,7 +223,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #if WIDE
   // Columns n0 + 4 .. n0 + 7 (VB: clamped to the row's last quad; stores past N drop).
 #if VB
-  let n1 = min(n0 + 4u, p.N - 4u);
+  let n1 = min(nb0 + 4u, p.N - 4u);
 #else
   let n1 = n0 + 4u;
 #endif
@@ -184,10 +242,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var t2 = vec4<f32>(0.0);
     var t3 = vec4<f32>(0.0);
     for (var j = 0u; j < 32u; j += 4u) {
-      let a0 = ldA(ra0, k + j);
-      let a1 = ldA(ra1, k + j);
-      let a2 = ldA(ra2, k + j);
-      let a3 = ldA(ra3, k + j);
+      let A = rowsA(ra, raq, quads, k + j);
+      let a0 = A[0];
+      let a1 = A[1];
+      let a2 = A[2];
+      let a3 = A[3];
       let w0 = q8Quad(rb0 + blk, j);
       let w1 = q8Quad(rb1 + blk, j);
       let w2 = q8Quad(rb2 + blk, j);
@@ -205,10 +264,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 #else
   for (var k = 0u; k < p.K; k += 4u) {
-    let a0 = ldA(ra0, k);
-    let a1 = ldA(ra1, k);
-    let a2 = ldA(ra2, k);
-    let a3 = ldA(ra3, k);
+    let A = rowsA(ra, raq, quads, k);
+    let a0 = A[0];
+    let a1 = A[1];
+    let a2 = A[2];
+    let a3 = A[3];
 #if TRANS_B
     let w0 = ldB(rb0, k);
     let w1 = ldB(rb1, k);
@@ -219,19 +279,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     c2 += vec4<f32>(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
     c3 += vec4<f32>(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
 #else
-    let b0 = ldB(off.y, k, n0);
-    let b1 = ldB(off.y, k + 1u, n0);
-    let b2 = ldB(off.y, k + 2u, n0);
-    let b3 = ldB(off.y, k + 3u, n0);
+    let B = rowsB(off.y, k, nb0, q, quads);
+    let b0 = B[0];
+    let b1 = B[1];
+    let b2 = B[2];
+    let b3 = B[3];
     c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
     c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
     c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
     c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
 #if WIDE
-    let e0 = ldB(off.y, k, n1);
-    let e1 = ldB(off.y, k + 1u, n1);
-    let e2 = ldB(off.y, k + 2u, n1);
-    let e3 = ldB(off.y, k + 3u, n1);
+    let E = rowsB(off.y, k, n1, q, quads);
+    let e0 = E[0];
+    let e1 = E[1];
+    let e2 = E[2];
+    let e3 = E[3];
     d0 += a0.x * e0 + a0.y * e1 + a0.z * e2 + a0.w * e3;
     d1 += a1.x * e0 + a1.y * e1 + a1.z * e2 + a1.w * e3;
     d2 += a2.x * e0 + a2.y * e1 + a2.z * e2 + a2.w * e3;

@@ -108,7 +108,9 @@ export function compileKernel(spec: KernelSpec, dev: { hasF16(): boolean; featur
   }
   const header: string[] = [];
   if (dev.hasF16()) header.push('enable f16;');
-  if (defines.SUBGROUPS) header.push('enable subgroups;');
+  // Subgroup kernels branch on values they made subgroup-uniform (subgroupAll); WGSL's
+  // uniformity analysis knows only workgroup uniformity, so its subgroup rule is off there.
+  if (defines.SUBGROUPS) header.push('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
   header.push(`alias T = ${spec.dtype};`, 'alias V4 = vec4<T>;');
   for (const [k, v] of Object.entries(defines)) if (typeof v === 'number') header.push(`const ${k} = ${Number.isInteger(v) ? `${v}u` : v};`);
   // Header goes on one line so compiler line numbers match the .wgsl file (off by one).

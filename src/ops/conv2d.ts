@@ -11,7 +11,7 @@ import { EngineError } from '../errors.ts';
 import { grid1d, MAX_GRID } from '../gpu/facts.ts';
 import { checkVariant, variantFor, type Conv2dVariant } from './variant.ts';
 import { defineOp, u32, type EncodeContext, type KernelCall, type Scratch } from './registry.ts';
-import { productCall } from './matmul.ts';
+import { matmulVariant, productCall } from './matmul.ts';
 
 export type Pair = number | [number, number];
 /** Padding: all sides, [h, w], or [top, bottom, left, right] (e.g. the VAE encoder's F.pad(0, 1, 0, 1)). */
@@ -76,7 +76,7 @@ function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
   const u: Scratch = { scratch: 36 * cc * cin * 4, tag: 'u' };
   const v: Scratch = { scratch: 36 * cin * band * 4, tag: 'v' };
   const mm: Scratch = { scratch: 36 * cc * band * 4, tag: 'mm' };
-  const matmul = variantFor('matmul', ctx, undefined);
+  const matmul = matmulVariant(n.label, ctx, undefined);
   const pass = (m0: number, c: number, t0: number, nt: number, ns: number, items: number) =>
     [cin, H, W, cout, tw, tpi, t0, nt, ns, items, m0, c].map(u32);
   const calls: KernelCall[] = [];

@@ -2,16 +2,18 @@
 // Linear: x · w^T + bias) on kernels/matmul.wgsl.
 //
 // Variants (chosen by src/ops/variant.ts; forced with the `variant` option or
-// ENGINE_FORCE_VARIANT=matmul=reg|shared):
-//   reg     barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
-//   shared  64x64 workgroup tiles through workgroup memory: real GPUs.
-// linear also takes a q8_0 weight (GGML block_q8_0, src/tensor/q8_0.ts): either variant
+// ENGINE_FORCE_VARIANT=matmul=reg|shared|subgroup):
+//   reg       barrier-free 4x4 register tiles, vec4 loads where aligned: CPU adapters.
+//   shared    64x64 workgroup tiles through workgroup memory: real GPUs.
+//   subgroup  reg whose quads load each row of A (B transposed) or of B once and hand it
+//             to the other three lanes (quadBroadcast): needs 'subgroups'.
+// linear also takes a q8_0 weight (GGML block_q8_0, src/tensor/q8_0.ts): every variant
 // then dequantizes the blocks as it loads them (Q8 in kernels/matmul.wgsl).
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
 import { MAX_GRID } from '../gpu/facts.ts';
 import { broadcastShape, broadcastStrides, mergeDims } from './broadcast.ts';
-import { VARIANTS, variantFor, type MatmulVariant } from './variant.ts';
+import { VARIANTS, variantFor, type MatmulVariant, type VariantContext } from './variant.ts';
 import { defineOp, u32, type KernelCall, type Operand } from './registry.ts';
 import type { Float } from '../gpu/kernels.ts';
 
@@ -74,12 +76,14 @@ function call(label: string, io: { a: Operand; b: Operand; bias: Operand | null;
   const pad = (v: number[], fill: number) => [...v, ...new Array(4 - v.length).fill(fill)].map(u32);
   const params = [u32(rows), u32(K), u32(N), u32(dims.length), ...pad(dims, 1), ...pad(ma, 0), ...pad(mb, 0)];
   const shared = o.variant === 'shared';
+  const subgroups = o.variant === 'subgroup';
   // reg, B stored [K, N]: 4x8 tiles (WIDE) load 12 vec4 per 128 fmas instead of 8 per 64;
   // lavapipe, conv2d winograd's products: 128²x512 1791 -> 1554 ms, 512²x128 3376 -> 2990.
   const wide = !shared && !o.transB;
   const defines = {
     WIDE: wide,
     TRANS_B: o.transB, BIAS: !!io.bias, OUT_BINDING: io.bias ? 4 : 3, SHARED: shared, Q8: o.q8,
+    SUBGROUPS: subgroups, QA: subgroups && o.transB, QB: subgroups && !o.transB,
     VA: !shared && K % 4 === 0, VB: !shared && !o.q8 && (o.transB ? K : N) % 4 === 0, VC: N % 4 === 0,
   };
   const grid: [number, number, number] = shared
@@ -90,6 +94,13 @@ function call(label: string, io: { a: Operand; b: Operand; bias: Operand | null;
     kernel: { name: 'matmul', defines, constants: shared ? {} : { WX, WY }, ...(o.dtype ? { dtype: o.dtype } : {}) },
     buffers: [io.a, io.b, ...(io.bias ? [io.bias] : []), io.c], params, grid,
   };
+}
+
+/** The matmul variant to run (variantFor), checked against what the adapter can run. */
+export function matmulVariant(label: string, ctx: VariantContext, forced: MatmulVariant | undefined): MatmulVariant {
+  const v = variantFor('matmul', ctx, forced);
+  if (v === 'subgroup' && !ctx.hasSubgroups) throw new EngineError(`${label}: matmul variant 'subgroup' needs the adapter feature 'subgroups', which this adapter lacks (use reg or shared)`);
+  return v;
 }
 
 /**
@@ -116,7 +127,7 @@ defineOp({
     // A batch over a shared B is one taller matmul (fewer, fuller tiles).
     if (dims.length === 1 && mb[0] === 0 && ma[0] === M * K) [rows, dims, ma, mb] = [M * dims[0], [1], [0], [0]];
     if (dims.length > 4) throw new EngineError(`${n.label}: ${dims.length} batch dims after merging (max 4)`);
-    const variant = variantFor('matmul', ctx, n.attrs.variant);
+    const variant = matmulVariant(n.label, ctx, n.attrs.variant);
     return [call(n.label, { a, b, bias: bias ?? null, c: n }, { rows, K, N, dims, ma, mb }, { transB, q8: b.dtype === 'q8_0', variant })];
   },
   async ref(n, [a, b, bias]) {

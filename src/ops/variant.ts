@@ -14,8 +14,11 @@ import type { AdapterFacts } from '../gpu/facts.ts';
 
 /** Every op with kernel variants and its variants (the first is the software default where that is simplest). */
 export const VARIANTS = {
-  /** reg: barrier-free 4x4 register tiles; shared: 64x64 workgroup-memory tiles. */
-  matmul: ['reg', 'shared'],
+  /**
+   * reg: barrier-free 4x4 register tiles; shared: 64x64 workgroup-memory tiles; subgroup:
+   * reg whose quads share their loads of A or B through quadBroadcast (adapters with 'subgroups').
+   */
+  matmul: ['reg', 'shared', 'subgroup'],
   /**
    * direct: barrier-free register tiles (>10x gemm on lavapipe); gemm: shared implicit GEMM;
    * winograd: F(4x4, 3x3) transforms around 36 f32 matmuls (3x3 / stride 1 / padding 1
@@ -58,7 +61,9 @@ type Policy = { [O in VariantOp]: (f: AdapterFacts, work?: GroupNormWork) => Var
 const softwareOr = <A extends string, B extends string>(sw: A, gpu: B) => (f: AdapterFacts): A | B => (f.isSoftware ? sw : gpu);
 
 const POLICY: Policy = {
-  matmul: softwareOr('reg', 'shared'),
+  // lavapipe f32, GPU time: linear 4096x320x320 95 -> 59 ms, winograd products 36x
+  // 128x512x1024 460 -> 241 ms with subgroup (quads share loads). GPUs keep shared until measured.
+  matmul: (f) => (f.isSoftware ? (f.hasSubgroups ? 'subgroup' : 'reg') : 'shared'),
   // lavapipe, SD-Turbo 512² f16 side by side: VAE decode 161.9 s direct -> 59.8 s winograd,
   // UNet 99.9 -> 74.2 s (bench/RESULTS.md). Convs winograd does not take run direct.
   conv2d: softwareOr('winograd', 'gemm'),

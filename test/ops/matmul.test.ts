@@ -9,6 +9,7 @@ import { Executable } from '../../src/graph/run.ts';
 import { linearQ8 } from '../../src/ref/matmul.ts';
 import { dequantizeQ8_0, quantizeQ8_0 } from '../../src/tensor/q8_0.ts';
 import { memorySource } from '../../src/io/views.ts';
+import { getOp } from '../../src/ops/registry.ts';
 
 const numel = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
@@ -141,6 +142,13 @@ test('bad shapes fail at build time naming the op and shapes', () => {
   assert.throws(() => matmul(g.input('c', [2, 3, 4]), g.input('d', [3, 4, 5])), /matmul.*batch/);
   assert.throws(() => linear(g.input('x', [2, 8]), g.input('w', [5, 7]), null), /linear.*in_features/);
   assert.throws(() => linear(g.input('x2', [2, 8]), g.input('w2', [5, 8]), g.input('b2', [4])), /linear.*bias must be \[5\]/);
+});
+
+test('matmul subgroup: an adapter without subgroups gets an error naming the node and the feature', () => {
+  const g = new Graph('f32');
+  const y = matmul(g.input('a', [4, 8]), g.input('b', [8, 4]), { variant: 'subgroup' });
+  const ctx = { isSoftware: true, hasSubgroups: false, hasF16: false, maxWorkgroupStorage: 16384, maxBindingBytes: 2 ** 27, variants: {} };
+  assert.throws(() => getOp('matmul').encode(y, ctx), (e: unknown) => e instanceof Error && /matmul variant 'subgroup' needs the adapter feature 'subgroups'/.test(e.message) && e.message.includes(y.label));
 });
 
 test.run();

@@ -27,6 +27,9 @@ test('defaults: barrier-free kernels on software adapters, shared-memory ones on
     assert.is(defaultVariant(op, gpu), hw, `${op} on a GPU`);
   }
   assert.equal(Object.keys(VARIANTS).sort(), [...Object.keys(want), 'group_norm'].sort(), 'every op with variants has a default');
+  // With subgroups a software adapter's matmul shares loads within quads; GPUs keep shared.
+  assert.is(defaultVariant('matmul', { ...cpu, hasSubgroups: true }), 'subgroup');
+  assert.is(defaultVariant('matmul', { ...gpu, hasSubgroups: true }), 'shared');
   // group_norm weighs the work: SD's 320x64x64 / 32 groups is fused on lavapipe, split on a GPU.
   const sd = groupNormWork([1, 320, 64, 64], 32);
   assert.equal([sd.bg, sd.lu], [32, 10240]);
@@ -50,7 +53,7 @@ test('ENGINE_FORCE_VARIANT syntax: op=variant, bare names for every op that has 
   assert.equal(parseVariantOverrides('row,softmax=wg'), { softmax: 'row', layer_norm: 'row', rms_norm: 'row' });
   assert.equal(variantOverridesFromEnv({ ENGINE_FORCE_VARIANT: 'split' }), { group_norm: 'split' });
   assert.equal(variantOverridesFromEnv({}), {});
-  assert.throws(() => parseVariantOverrides('matmul=tiled'), isErr(/^ENGINE_FORCE_VARIANT: matmul: unknown variant 'tiled' \(have reg, shared\)/));
+  assert.throws(() => parseVariantOverrides('matmul=tiled'), isErr(/^ENGINE_FORCE_VARIANT: matmul: unknown variant 'tiled' \(have reg, shared, subgroup\)/));
   assert.throws(() => parseVariantOverrides('add=fast'), isErr(/^ENGINE_FORCE_VARIANT: 'add' has no kernel variants/));
   assert.throws(() => parseVariantOverrides('other'), isErr(/^ENGINE_FORCE_VARIANT: no op has a variant 'other'/));
 });
