@@ -1,5 +1,6 @@
 // conv2d: out[b, m, oy, ox] = bias[m] + sum_{ci,ky,kx} w[m, ci, ky, kx] *
-// x[b, ci, oy*sh - ph + ky, ox*sw - pw + kx] (zero outside the image). NCHW x/out, OIHW w.
+// x[b, ci, oy*sh - ph + ky, ox*sw - pw + kx] (zero outside the image), + res[b, m, oy, ox]
+// with RES. NCHW x/out/res, OIHW w.
 // Two variants; both accumulate in f32 whatever the storage type T.
 //
 // direct (default), for CPU adapters (lavapipe): barrier-free register tiling. A workgroup
@@ -27,10 +28,20 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wt: array<T>;
 #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<T>;
-@group(0) @binding(4) var<storage, read_write> out: array<T>;
-#else
-@group(0) @binding(3) var<storage, read_write> out: array<T>;
 #endif
+#if RES
+@group(0) @binding(RES_BINDING) var<storage, read> res: array<T>;
+#endif
+@group(0) @binding(OUT_BINDING) var<storage, read_write> out: array<T>;
+
+// Stores v (+ the residual at the same index) at out[i].
+fn put(i: u32, v: f32) {
+#if RES
+  out[i] = T(v + f32(res[i]));
+#else
+  out[i] = T(v);
+#endif
+}
 
 #if !GEMM
 override WG: u32 = 64;
@@ -116,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var v = 0u; v < NV; v++) {
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + (v * 4u + j) * WG;
-        if (n < p.npix) { out[ob + n] = T(acc[c][v][j] + bv); }
+        if (n < p.npix) { put(ob + n, acc[c][v][j] + bv); }
       }
     }
   }
@@ -201,7 +212,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let ob = (b * p.cout + m) * p.npix;
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + tn * 4u + j;
-      if (n < p.npix) { out[ob + n] = T(acc[i][j] + bv); }
+      if (n < p.npix) { put(ob + n, acc[i][j] + bv); }
     }
   }
 }

@@ -12,6 +12,7 @@
 //   WEIGHT  item (m, ci):  u[xi, m, ci] = (G w[m0 + m, ci] G^T)[xi]
 //   INPUT   item (ci, j):  v[xi, ci, j] = (B^T d(ci, t0 + j) B)[xi]   (0 for j >= nt)
 //   OUTPUT  item (m, j):   out[b, m0 + m, 4ty + r, 4tx + c] = bias[m0 + m] + (A^T mm[., m, j] A)[r, c]
+//                          (+ res[b, m0 + m, 4ty + r, 4tx + c] with RES)
 // for m < cc, the output channels m0 .. m0 + cc of this chunk.
 
 struct Params {
@@ -118,10 +119,20 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(1) var<storage, read> mm: array<f32>;
 #if BIAS
 @group(0) @binding(2) var<storage, read> bias: array<T>;
-@group(0) @binding(3) var<storage, read_write> out: array<T>;
-#else
-@group(0) @binding(2) var<storage, read_write> out: array<T>;
 #endif
+#if RES
+@group(0) @binding(RES_BINDING) var<storage, read> res: array<T>;
+#endif
+@group(0) @binding(OUT_BINDING) var<storage, read_write> out: array<T>;
+
+// Stores v (+ the residual at the same index) at out[i].
+fn put(i: u32, v: f32) {
+#if RES
+  out[i] = T(v + f32(res[i]));
+#else
+  out[i] = T(v);
+#endif
+}
 
 // A^T (4x6) applied to a column (or, transposed, to a row) of 6.
 fn at4(m: array<f32, 6>) -> vec4<f32> {
@@ -159,7 +170,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
     let y = at4(array<f32, 6>(cols[0][rr], cols[1][rr], cols[2][rr], cols[3][rr], cols[4][rr], cols[5][rr]));
     let rowb = ob + (oy + rr) * p.w + ox;
     for (var cc = 0u; cc < 4u; cc++) {
-      if (ox + cc < p.w) { out[rowb + cc] = T(y[cc] + bv); }
+      if (ox + cc < p.w) { put(rowb + cc, y[cc] + bv); }
     }
   }
 }

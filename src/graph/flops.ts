@@ -13,7 +13,7 @@ export function nodeFlops(n: Node): number {
     }
     case 'conv2d': {
       const w = y; // [Cout, Cin, kh, kw]
-      return 2 * n.numel * w.dim(1) * w.dim(2) * w.dim(3) + (n.inputs.length > 2 ? n.numel : 0);
+      return 2 * n.numel * w.dim(1) * w.dim(2) * w.dim(3) + (n.inputs.length - 2) * n.numel; // + bias, + residual
     }
     case 'attention':
       return attnFlops(n, x, n.inputs[1], n.inputs[2]);

@@ -40,10 +40,10 @@ export class Conv2d {
     this.bias = bias ? ws.get('bias', [outC]) : null;
   }
 
-  // x [B, in, H, W] -> [B, out, H', W']
-  forward(x: Node): Node {
+  // x [B, in, H, W] -> [B, out, H', W'] (+ residual [B, out, H', W'], added as it is stored)
+  forward(x: Node, residual: Node | null = null): Node {
     const g = x.graph;
-    return conv2d(x, g.weight(this.weight), w(g, this.bias), { stride: this.stride, padding: this.padding });
+    return conv2d(x, g.weight(this.weight), w(g, this.bias), { stride: this.stride, padding: this.padding, residual });
   }
 }
 

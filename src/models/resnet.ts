@@ -47,9 +47,9 @@ export class ResnetBlock2D {
       h = add(h, reshape(t, [t.dim(0), t.dim(1), 1, 1])); // + t[:, :, None, None]
     }
     h = this.norm2.forward(h, { silu: true }); // [B, Cout, H, W]
-    h = this.conv2.forward(h); // [B, Cout, H, W]
     const shortcut = this.conv_shortcut ? this.conv_shortcut.forward(x) : x; // [B, Cout, H, W]
-    const out = add(shortcut, h);
+    // shortcut + conv2(h), the add fused into conv2's stores (one pass less over the tensor).
+    const out = this.conv2.forward(h, shortcut); // [B, Cout, H, W]
     return this.outputScaleFactor === 1 ? out : scale(out, 1 / this.outputScaleFactor);
   }
 }

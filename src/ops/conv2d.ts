@@ -6,6 +6,8 @@
 //   winograd  kernels/winograd.wgsl, F(4x4, 3x3): 4x fewer multiplies for 3x3 / stride 1 /
 //             padding 1 (the VAE decoder and most of the UNet); lavapipe's default. Convs it
 //             does not take run direct (software adapters) or gemm.
+// `residual` (a tensor of the output's shape) is added as each output value is stored: a
+// ResNet block's `shortcut + conv2(h)` without a separate add pass over the tensor.
 import { badShapes, type Node } from '../graph/graph.ts';
 import { EngineError } from '../errors.ts';
 import { grid1d, MAX_GRID } from '../gpu/facts.ts';
@@ -16,7 +18,7 @@ import { matmulVariant, productCall } from './matmul.ts';
 export type Pair = number | [number, number];
 /** Padding: all sides, [h, w], or [top, bottom, left, right] (e.g. the VAE encoder's F.pad(0, 1, 0, 1)). */
 export type Padding = Pair | [number, number, number, number];
-export interface Conv2dOptions { stride?: Pair; padding?: Padding; variant?: Conv2dVariant }
+export interface Conv2dOptions { stride?: Pair; padding?: Padding; variant?: Conv2dVariant; residual?: Node | null }
 export type { Conv2dVariant };
 
 function ints(v: number | number[], n: number[], what: string): number[] {
@@ -32,7 +34,8 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
   const pad = ints(opts.padding ?? 0, [2, 4], 'padding');
   const [pt, pb, pl, pr] = pad.length === 2 ? [pad[0], pad[0], pad[1], pad[1]] : pad;
   if (sh < 1 || sw < 1) throw new EngineError(`conv2d: stride must be >= 1, got ${JSON.stringify(opts.stride)}`);
-  const ins = b ? [x, w, b] : [x, w];
+  const r = opts.residual ?? null;
+  const ins = [x, w, ...(b ? [b] : []), ...(r ? [r] : [])];
   if (x.rank !== 4 || w.rank !== 4) badShapes('conv2d', 'expected x [B, Cin, H, W] and w [Cout, Cin, kh, kw]', ...ins);
   if (x.dtype !== w.dtype || (b && b.dtype !== x.dtype) || (x.dtype !== 'f32' && x.dtype !== 'f16')) badShapes('conv2d', 'x, w and b must share one float dtype', ...ins);
   const [B, cin, H, W] = x.shape;
@@ -41,8 +44,18 @@ export function conv2d(x: Node, w: Node, b: Node | null, opts: Conv2dOptions = {
   if (b && (b.rank !== 1 || b.shape[0] !== cout)) badShapes('conv2d', `bias must be [${cout}]`, ...ins);
   const ho = Math.floor((H + pt + pb - kh) / sh) + 1, wo = Math.floor((W + pl + pr - kw) / sw) + 1;
   if (kh < 1 || kw < 1 || ho < 1 || wo < 1) badShapes('conv2d', `kernel ${kh}x${kw} with padding [${pt}, ${pb}, ${pl}, ${pr}] does not fit the input`, ...ins);
+  const shape = [B, cout, ho, wo];
+  if (r && (r.dtype !== x.dtype || r.shape.length !== 4 || r.shape.some((d, i) => d !== shape[i]))) badShapes('conv2d', `residual must be [${shape}] in ${x.dtype} (the output)`, ...ins);
   checkVariant('conv2d', opts.variant, 'conv2d');
-  return x.graph.add('conv2d', ins, [B, cout, ho, wo], x.dtype, { sh, sw, ph: pt, pw: pl, pb, pr, variant: opts.variant });
+  return x.graph.add('conv2d', ins, shape, x.dtype, { sh, sw, ph: pt, pw: pl, pb, pr, variant: opts.variant, bias: !!b, residual: !!r });
+}
+
+/** The operands of conv2d node n by role (bias and residual are optional inputs). */
+function operands(n: Node): { x: Node; w: Node; b: Node | null; r: Node | null } {
+  const [x, w] = n.inputs;
+  const b = n.attrs.bias ? n.inputs[2] : null;
+  const r = n.attrs.residual ? n.inputs[b ? 3 : 2] : null;
+  return { x, w, b, r };
 }
 
 const GEMM_TILE = 64;
@@ -61,7 +74,7 @@ const grid = (items: number) => grid1d(Math.ceil(items / WG));
 
 /** The winograd kernel calls of conv2d node n, or null where the variant does not apply. */
 function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
-  const [x, w, b] = n.inputs;
+  const { x, w, b, r } = operands(n);
   const [B, cin, H, W] = x.shape, [cout, , kh, kw] = w.shape;
   const { sh, sw, ph, pw, pb, pr } = n.attrs;
   if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || ph !== 1 || pw !== 1 || pb !== 1 || pr !== 1) return null;
@@ -92,14 +105,22 @@ function winogradCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
         { kernel: { name: 'winograd', defines: { INPUT: true }, constants: { WG } }, buffers: [x, v], params: pass(m0, c, t0, nt, ns, cin * ns), grid: grid(cin * ns) },
         productCall(n.label, u, v, mm, { nb: 36, M: c, K: cin, N: ns }, matmul, 'f32'),
         {
-          kernel: { name: 'winograd', defines: { OUTPUT: true, BIAS: !!b }, constants: { WG } },
-          buffers: b ? [mm, b, n] : [mm, n], params: pass(m0, c, t0, nt, ns, c * nt), grid: grid(c * nt),
+          kernel: { name: 'winograd', defines: { OUTPUT: true, ...epilogue(b, r, 2) }, constants: { WG } },
+          buffers: [mm, ...present(b, r), n], params: pass(m0, c, t0, nt, ns, c * nt), grid: grid(c * nt),
         },
       );
     }
   }
   return calls;
 }
+
+/** Defines for the optional bias and residual bindings from `first` on, then the output's. */
+function epilogue(b: Node | null, r: Node | null, first: number) {
+  const res = first + (b ? 1 : 0);
+  return { BIAS: !!b, RES: !!r, RES_BINDING: res, OUT_BINDING: res + (r ? 1 : 0) };
+}
+
+const present = (...ns: (Node | null)[]): Node[] => ns.filter((v): v is Node => v !== null);
 
 /**
  * Direct-kernel tiling, tuned on lavapipe (2-core AVX-512 host): 16 channels x 8 pixels
@@ -114,7 +135,7 @@ function directTiling(cout: number, npix: number) {
 }
 
 function encode(n: Node, variant: Conv2dVariant): KernelCall {
-  const [x, w, b] = n.inputs;
+  const { x, w, b, r } = operands(n);
   const [B, cin, H, W] = x.shape, [cout, , kh, kw] = w.shape, [, , ho, wo] = n.shape;
   const { sh, sw, ph, pw } = n.attrs;
   const npix = ho * wo;
@@ -127,11 +148,11 @@ function encode(n: Node, variant: Conv2dVariant): KernelCall {
   if (grid[1] > MAX_GRID || grid[2] > MAX_GRID) throw new EngineError(`${n.label}: conv2d ${n} needs a dispatch grid [${grid}] beyond 65535`);
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && ho === H && wo === W;
   const kernel = variant === 'direct'
-    ? { name: 'conv2d', defines: { BIAS: !!b, CM: t.cm, NV: t.px / 4, POINTWISE: pointwise }, constants: { WG: t.wg } }
-    : { name: 'conv2d', defines: { BIAS: !!b, GEMM: true } };
+    ? { name: 'conv2d', defines: { ...epilogue(b, r, 3), CM: t.cm, NV: t.px / 4, POINTWISE: pointwise }, constants: { WG: t.wg } }
+    : { name: 'conv2d', defines: { ...epilogue(b, r, 3), GEMM: true } };
   return {
     kernel,
-    buffers: b ? [x, w, b, n] : [x, w, n],
+    buffers: [x, w, ...present(b, r), n],
     params: [cin, H, W, cout, ho, wo, kh, kw, sh, sw, ph, pw, npix, cin * kh * kw, B, 0].map(u32),
     grid,
   };
@@ -147,9 +168,14 @@ defineOp({
     }
     return [encode(n, v === 'winograd' ? (ctx.isSoftware ? 'direct' : 'gemm') : v)];
   },
-  async ref(n, [x, w, b]) {
+  async ref(n, [x, w, ...rest]) {
     const { conv2d: ref } = await import('../ref/conv2d.ts');
-    const { sh, sw, ph, pw, pb, pr } = n.attrs;
-    return ref(x, n.inputs[0].shape, w, n.inputs[1].shape, n.inputs.length > 2 ? b : null, [sh, sw], [ph, pb, pw, pr]);
+    const { sh, sw, ph, pw, pb, pr, bias, residual } = n.attrs;
+    const y = ref(x, n.inputs[0].shape, w, n.inputs[1].shape, bias ? rest[0] : null, [sh, sw], [ph, pb, pw, pr]);
+    if (residual) {
+      const res = rest[bias ? 1 : 0];
+      for (let i = 0; i < y.length; i++) y[i] += res[i];
+    }
+    return y;
   },
 });
