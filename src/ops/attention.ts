@@ -1,14 +1,17 @@
 // attention (kernels/attention.wgsl): multi-head scaled dot-product attention on packed
 // heads, flash style (online softmax, no score matrix), optional causal and additive mask.
 //
-// Variants (chosen by src/ops/variant.ts; forced with the `variant` option or ENGINE_FORCE_VARIANT=attention=reg|tiled):
-//   reg    one query per invocation reading keys directly, barrier-free: CPU adapters.
-//   tiled  keys/values staged in workgroup memory per block of BK keys: real GPUs.
+// Variants (chosen by src/ops/variant.ts; forced with the `variant` option or ENGINE_FORCE_VARIANT=attention=reg|tiled|scores):
+//   reg     two queries per invocation reading keys directly, barrier-free: CPU adapters.
+//   tiled   keys/values staged in workgroup memory per block of BK keys: real GPUs.
+//   scores  the score matrix a chunk of queries at a time (kernels/scores.wgsl): both
+//           products on the matmul kernel, softmax in between; CPU adapters, many keys.
 import { EngineError } from '../errors.ts';
 import { badShapes, type Node } from '../graph/graph.ts';
-import { MAX_GRID } from '../gpu/facts.ts';
+import { grid1d, MAX_GRID } from '../gpu/facts.ts';
 import { VARIANTS, variantFor, type AttentionVariant } from './variant.ts';
-import { defineOp, f32, u32, type EncodeContext, type KernelCall } from './registry.ts';
+import { defineOp, f32, u32, type EncodeContext, type KernelCall, type Scratch } from './registry.ts';
+import { matmulVariant, productCall } from './matmul.ts';
 
 export const ATTENTION_VARIANTS = VARIANTS.attention;
 export type { AttentionVariant };
@@ -32,6 +35,9 @@ const WG = 64;
 // of each other (512-4096 tokens, 5 heads x 64); 2 halves key/value loads per query.
 // nasa.ts uses the same values, so that its alpha = 0 output equals attention's bitwise.
 export const QUERIES_PER_INVOCATION = { reg: 2, tiled: 1 } as const;
+
+// scores: the score chunk s [B*H, nq, Nk] (f32) stays within this many bytes (and a binding).
+const SCORES_CHUNK = 32 << 20;
 
 /** q [B, Nq, H*D], k [B|1, Nk, H*D], v [B|1, Nk, H*Dv] -> [B, Nq, H*Dv]. */
 export function attention(q: Node, k: Node, v: Node, opts: AttentionOptions): Node {
@@ -98,18 +104,66 @@ export function blockKeys(ctx: EncodeContext, vec4PerKey: number): number {
   throw new EngineError(`attention: head size too large for ${ctx.maxWorkgroupStorage} bytes of workgroup memory`);
 }
 
+/**
+ * The scores variant's calls for attention node n (kernels/scores.wgsl), or null where its
+ * scratch would not fit a binding: split k and v by head once, then per chunk of nq
+ * queries split q (scaled), s = qs · ks^T, softmax rows, os = s · vs, merge into the output.
+ */
+function scoresCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
+  const [q, k, v, mask] = n.inputs;
+  const H = n.attrs.heads as number;
+  const [B, Nq] = q.shape, Nk = k.dim(1), D = q.dim(2) / H, Dv = v.dim(2) / H;
+  const BH = B * H;
+  const limit = Math.min(SCORES_CHUNK, ctx.maxBindingBytes);
+  const nq = Math.min(Math.floor(limit / (BH * Nk * 4) / 4) * 4, Math.ceil(Nq / 4) * 4);
+  if (nq < 4 || BH * Nk * Math.max(D, Dv) * 4 > ctx.maxBindingBytes || BH > MAX_GRID) return null;
+  const ks: Scratch = { scratch: BH * Nk * D * 4, tag: 'ks' };
+  const vs: Scratch = { scratch: BH * Nk * Dv * 4, tag: 'vs' };
+  const qs: Scratch = { scratch: BH * nq * D * 4, tag: 'qs' };
+  const sc: Scratch = { scratch: BH * nq * Nk * 4, tag: 's' };
+  const os: Scratch = { scratch: BH * nq * Dv * 4, tag: 'os' };
+  const mm = matmulVariant(n.label, ctx, undefined);
+  const WGS = 64;
+  const call = (define: string, buffers: KernelCall['buffers'], pr: { N: number; dd: number; r0: number; nr: number; sb: number; items: number; mul?: number }, extra: Record<string, boolean> = {}): KernelCall => ({
+    kernel: { name: 'scores', defines: { [define]: true, ...extra }, constants: { WG: WGS } },
+    buffers, grid: grid1d(Math.ceil(pr.items / WGS)),
+    params: [u32(pr.N), u32(H), u32(pr.dd), u32(pr.r0), u32(pr.nr), u32(pr.sb), u32(pr.items), f32(pr.mul ?? 1)],
+  });
+  // A key/value batch of 1 is read with stride 0: every image gets the same rows.
+  const split = (t: Node, dst: Scratch, dd: number) =>
+    call('SPLIT', [t, dst], { N: Nk, dd, r0: 0, nr: Nk, sb: t.dim(0) === 1 ? 0 : Nk * H * dd, items: BH * Nk * dd });
+  const calls = [split(k, ks, D), split(v, vs, Dv)];
+  for (let q0 = 0; q0 < Nq; q0 += nq) {
+    const r = Math.min(nq, Nq - q0);
+    calls.push(
+      call('SPLIT', [q, qs], { N: Nq, dd: D, r0: q0, nr: r, sb: Nq * H * D, items: BH * r * D, mul: n.attrs.scale }),
+      productCall(n.label, qs, ks, sc, { nb: BH, M: r, K: D, N: Nk, transB: true }, mm, 'f32'),
+      call('SOFTMAX', mask ? [sc, mask] : [sc], { N: Nk, dd: 1, r0: q0, nr: r, sb: mask && mask.dim(0) !== 1 ? Nk : 0, items: BH * r },
+        { MASK: !!mask, CAUSAL: !!n.attrs.causal }),
+      productCall(n.label, sc, vs, os, { nb: BH, M: r, K: Nk, N: Dv }, mm, 'f32'),
+      call('MERGE', [os, n], { N: Nq, dd: Dv, r0: q0, nr: r, sb: 0, items: BH * r * Dv }),
+    );
+  }
+  return calls;
+}
+
 defineOp({
   name: 'attention',
   encode(n, ctx): KernelCall[] {
     const [q, k, v, mask] = n.inputs;
     const H = n.attrs.heads as number;
     const [B, Nq] = q.shape, Nk = k.dim(1), D = q.dim(2) / H, Dv = v.dim(2) / H;
-    const variant = variantFor('attention', ctx, n.attrs.variant);
+    const variant = variantFor('attention', ctx, n.attrs.variant, { keys: Nk });
+    if (variant === 'scores') {
+      const calls = scoresCalls(n, ctx);
+      if (calls) return calls;
+    }
+    const flash = variant === 'scores' ? 'reg' : variant;
     const DQ = Math.ceil(D / 4), DV4 = Math.ceil(Dv / 4);
     const tiled = variant === 'tiled';
     const defines: Record<string, boolean | number> = {
       ...rowDefines(D, Dv), CAUSAL: !!n.attrs.causal, MASK: !!mask,
-      OUT_BINDING: mask ? 5 : 4, TILED: tiled, QT: QUERIES_PER_INVOCATION[variant],
+      OUT_BINDING: mask ? 5 : 4, TILED: tiled, QT: QUERIES_PER_INVOCATION[flash],
     };
     if (tiled) defines.BK = blockKeys(ctx, cap(DQ) + cap(DV4));
     const bs = (t: Node, per: number) => (t.dim(0) === 1 ? 0 : per);

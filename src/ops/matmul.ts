@@ -104,13 +104,14 @@ export function matmulVariant(label: string, ctx: VariantContext, forced: Matmul
 }
 
 /**
- * c[z] = a[z] · b[z] for z < nb over contiguous operands an op owns (its scratch), in
- * `dtype`: how conv2d's winograd variant runs its 36 products.
+ * c[z] = a[z] · b[z] (b[z]^T with transB) for z < nb over contiguous operands an op owns
+ * (its scratch), in `dtype`: how conv2d's winograd and attention's scores variants run
+ * their products.
  */
-export function productCall(label: string, a: Operand, b: Operand, c: Operand, s: { nb: number; M: number; K: number; N: number },
+export function productCall(label: string, a: Operand, b: Operand, c: Operand, s: { nb: number; M: number; K: number; N: number; transB?: boolean },
   variant: MatmulVariant, dtype: Float): KernelCall {
   const z = { rows: s.M, K: s.K, N: s.N, dims: [s.nb], ma: [s.M * s.K], mb: [s.K * s.N] };
-  return call(label, { a, b, bias: null, c }, z, { transB: false, q8: false, variant, dtype });
+  return call(label, { a, b, bias: null, c }, z, { transB: !!s.transB, q8: false, variant, dtype });
 }
 
 defineOp({

@@ -6,8 +6,12 @@
 // Variants as attention (reg: CPU adapters, tiled: GPUs; force with the `variant` option
 // or ENGINE_FORCE_VARIANT=nasa=reg|tiled).
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
-import { ATTENTION_VARIANTS, QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, rowDefines, type AttentionVariant } from './attention.ts';
-import { variantFor } from './variant.ts';
+import { QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, rowDefines } from './attention.ts';
+import { VARIANTS, variantFor, type VariantOf } from './variant.ts';
+
+/** nasa's kernel variants: attention's flash ones (reg, tiled), the same arithmetic. */
+export const NASA_VARIANTS = VARIANTS.nasa;
+export type NasaVariant = VariantOf<'nasa'>;
 import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 export interface NasaOptions {
@@ -19,7 +23,7 @@ export interface NasaOptions {
   /** Additive key biases [B or 1, NkPos] / [B or 1, NkNeg]. */
   maskPos?: Node | null;
   maskNeg?: Node | null;
-  variant?: AttentionVariant;
+  variant?: NasaVariant;
 }
 
 const WG = 64;
@@ -34,7 +38,7 @@ export function nasaAttention(q: Node, kPos: Node, vPos: Node, kNeg: Node, vNeg:
   if (typeof opts.alpha === 'number' && !Number.isFinite(opts.alpha)) badShapes('nasa', `alpha must be a finite number, got ${opts.alpha}`, ...xs);
   if (maskPos) checkMask('nasa', maskPos, q.dim(0), kPos.dim(1), 'maskPos', xs);
   if (maskNeg) checkMask('nasa', maskNeg, q.dim(0), kNeg.dim(1), 'maskNeg', xs);
-  if (opts.variant && !ATTENTION_VARIANTS.includes(opts.variant)) badShapes('nasa', `unknown variant '${opts.variant}'`, ...xs);
+  if (opts.variant && !NASA_VARIANTS.includes(opts.variant)) badShapes('nasa', `unknown variant '${opts.variant}'`, ...xs);
   return q.graph.add('nasa', xs, [q.dim(0), q.dim(1), heads * Dv], q.dtype, {
     heads, alpha: opts.alpha, scale: opts.scale ?? 1 / Math.sqrt(D), maskPos: !!maskPos, maskNeg: !!maskNeg, variant: opts.variant,
   });

@@ -25,8 +25,11 @@ export const VARIANTS = {
    * only; any other conv runs direct on software adapters, gemm elsewhere).
    */
   conv2d: ['direct', 'gemm', 'winograd'],
-  /** reg: one query per invocation reading keys directly; tiled: keys staged per block. */
-  attention: ['reg', 'tiled'],
+  /**
+   * reg: two queries per invocation reading keys directly; tiled: keys staged per block;
+   * scores: score rows materialized a chunk of queries at a time, products on matmul.
+   */
+  attention: ['reg', 'tiled', 'scores'],
   nasa: ['reg', 'tiled'],
   /** wg: a workgroup per row (shared-memory merge); row: an invocation per row. */
   softmax: ['wg', 'row'],
@@ -47,13 +50,16 @@ export type GroupNormVariant = VariantOf<'group_norm'>;
 
 /** What group_norm's default depends on besides the adapter: B*G workgroups, units per group. */
 export interface GroupNormWork { bg: number; lu: number }
+/** What attention's default depends on besides the adapter: keys per query. */
+export interface AttentionWork { keys: number }
+export type Work = GroupNormWork | AttentionWork;
 
 /** What encode() passes: the adapter's facts and the compile's overrides. */
 export interface VariantContext extends AdapterFacts {
   variants: VariantOverrides;
 }
 
-type Policy = { [O in VariantOp]: (f: AdapterFacts, work?: GroupNormWork) => VariantOf<O> };
+type Policy = { [O in VariantOp]: (f: AdapterFacts, work?: Work) => VariantOf<O> };
 
 // CPU-emulated adapters (lavapipe) want barrier-free register tiling: workgroup barriers
 // are costly there and its 2 cores are filled by few workgroups. Real GPUs want shared
@@ -67,14 +73,18 @@ const POLICY: Policy = {
   // lavapipe, SD-Turbo 512² f16 side by side: VAE decode 161.9 s direct -> 59.8 s winograd,
   // UNet 99.9 -> 74.2 s (bench/RESULTS.md). Convs winograd does not take run direct.
   conv2d: softwareOr('winograd', 'gemm'),
-  attention: softwareOr('reg', 'tiled'),
+  // lavapipe f32, one head of 64, GPU time: 4096x4096 keys flash reg 389 ms, matmul +
+  // softmax + matmul 227 ms; 1024 keys 24 vs 15 ms. Below 1024 keys (every text
+  // cross-attention: encoders give <= 512 tokens) reg stays, as nasa runs the same flash
+  // arithmetic: NASA at alpha = 0 then equals plain attention bit for bit.
+  attention: (f, w) => (f.isSoftware ? (w && 'keys' in w && w.keys >= 1024 ? 'scores' : 'reg') : 'tiled'),
   nasa: softwareOr('reg', 'tiled'),
   // lavapipe: 'row' won at every shape tried, e.g. softmax [4096, 77] 2.2 ms vs 54 ms.
   softmax: softwareOr('row', 'wg'),
   layer_norm: softwareOr('row', 'wg'),
   rms_norm: softwareOr('row', 'wg'),
   group_norm: (f, w) => {
-    if (!w) throw new Error('group_norm: the variant default needs the work shape (groupNormWork)');
+    if (!w || !('bg' in w)) throw new Error('group_norm: the variant default needs the work shape (groupNormWork)');
     // Fused runs B*G workgroups, each streaming its span twice with one load in flight per
     // thread: on a GPU that is latency-bound unless there are many groups, so big spans with
     // few groups go split (reasoned, not yet measured on a GPU: see bench/group_norm.bench.ts).
@@ -86,12 +96,12 @@ const POLICY: Policy = {
 };
 
 /** The adapter's default variant of `op` (benchmarks time it first). */
-export function defaultVariant<O extends VariantOp>(op: O, facts: AdapterFacts, work?: GroupNormWork): VariantOf<O> {
-  return (POLICY[op] as (f: AdapterFacts, w?: GroupNormWork) => VariantOf<O>)(facts, work);
+export function defaultVariant<O extends VariantOp>(op: O, facts: AdapterFacts, work?: Work): VariantOf<O> {
+  return (POLICY[op] as (f: AdapterFacts, w?: Work) => VariantOf<O>)(facts, work);
 }
 
 /** The variant an op's encode() runs: the node's option, else the compile's override, else the default. */
-export function variantFor<O extends VariantOp>(op: O, ctx: VariantContext, forced: VariantOf<O> | undefined, work?: GroupNormWork): VariantOf<O> {
+export function variantFor<O extends VariantOp>(op: O, ctx: VariantContext, forced: VariantOf<O> | undefined, work?: Work): VariantOf<O> {
   return forced ?? ctx.variants[op] ?? defaultVariant(op, ctx, work);
 }
 

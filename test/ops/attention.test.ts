@@ -70,6 +70,17 @@ test('self-attention over 4096 tokens, 5 heads x 64 (spot-checked rows)', async 
   }
 });
 
+test('attention scores: several query chunks with causal, a per-image mask and a broadcast k/v batch', async () => {
+  // 32 MiB of scores per chunk: B*H = 4 rows of 2100 keys -> chunks of 996 queries (996 + 104).
+  const c: Case = { B: 2, Nq: 1100, Nk: 2100, H: 2, D: 16, causal: true, mask: 'some', kvB1: true };
+  const qs = [c.B, c.Nq, c.H * c.D], ks = [1, c.Nk, c.H * c.D];
+  const q = rand(c.B * c.Nq * c.H * c.D, 4, 2), k = rand(c.Nk * c.H * c.D, 5, 2), v = rand(c.Nk * c.H * c.D, 6), mask = makeMask(c);
+  const out = await runGraph('f32', (g) => ({
+    y: attention(g.input('q', qs), g.input('k', ks), g.input('v', ks), { heads: c.H, causal: true, mask: g.input('mask', [c.B, c.Nk]), variant: 'scores' }),
+  }), { q, k, v, mask });
+  assertClose('scores chunks', out.y, ref(q, qs, k, ks, v, ks, { heads: c.H, causal: true, mask }), 2e-6, 1e-5);
+});
+
 test('bad shapes fail at build time naming the op and shapes', () => {
   const g = new Graph();
   const q = g.input('q', [2, 13, 40]);

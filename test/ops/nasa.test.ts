@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nasaAttention } from '../../src/ops/nasa.ts';
-import { attention, ATTENTION_VARIANTS } from '../../src/ops/attention.ts';
+import { nasaAttention, NASA_VARIANTS } from '../../src/ops/nasa.ts';
+import { attention } from '../../src/ops/attention.ts';
 import { nasa as ref } from '../../src/ref/nasa.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { assertClose } from '../util/compare.ts';
@@ -36,7 +36,7 @@ function shapes(c: Case) {
 
 const numel = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
-for (const variant of ATTENTION_VARIANTS) {
+for (const variant of NASA_VARIANTS) {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`nasa ${variant} ${dtype} vs two reference attentions`, async () => {
       for (const c of cases) {
