@@ -29,19 +29,7 @@ struct Params {
 #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 #endif
-#if RES
-@group(0) @binding(RES_BINDING) var<storage, read> res: array<T>;
-#endif
-@group(0) @binding(OUT_BINDING) var<storage, read_write> out: array<T>;
-
-// Stores v (+ the residual at the same index) at out[i].
-fn put(i: u32, v: f32) {
-#if RES
-  out[i] = T(v + f32(res[i]));
-#else
-  out[i] = T(v);
-#endif
-}
+#include "lib/store"
 
 #if !GEMM
 override WG: u32 = 64;

@@ -22,6 +22,15 @@ struct Params {
 override WG: u32 = 64;
 #include "lib/grid"
 
+// Where item e = (z * nr + i) * dd + d of SPLIT / MERGE (z = b * H + h) lies in the packed
+// [B, N, H * dd] tensor whose images are `batch` elements apart: row r0 + i, head h, d.
+fn packed(e: u32, batch: u32) -> u32 {
+  let zi = e / p.dd;
+  let z = zi / p.nr;
+  let b = z / p.H;
+  return b * batch + (p.r0 + zi % p.nr) * p.H * p.dd + (z - b * p.H) * p.dd + e % p.dd;
+}
+
 #if SPLIT
 @group(0) @binding(1) var<storage, read> src: array<T>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
@@ -30,13 +39,7 @@ override WG: u32 = 64;
 fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
   let e = invocationIndex(g, lid);
   if (e >= p.items) { return; }
-  let d = e % p.dd;
-  let zi = e / p.dd;
-  let i = zi % p.nr;
-  let z = zi / p.nr;
-  let b = z / p.H;
-  let h = z - b * p.H;
-  dst[e] = f32(src[b * p.sb + (p.r0 + i) * p.H * p.dd + h * p.dd + d]) * p.mul;
+  dst[e] = f32(src[packed(e, p.sb)]) * p.mul;
 }
 #endif
 
@@ -91,12 +94,6 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
 fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
   let e = invocationIndex(g, lid);
   if (e >= p.items) { return; }
-  let d = e % p.dd;
-  let zi = e / p.dd;
-  let i = zi % p.nr;
-  let z = zi / p.nr;
-  let b = z / p.H;
-  let h = z - b * p.H;
-  out[(b * p.N + p.r0 + i) * p.H * p.dd + h * p.dd + d] = T(os[e]);
+  out[packed(e, p.N * p.H * p.dd)] = T(os[e]);
 }
 #endif

@@ -120,19 +120,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
 #if BIAS
 @group(0) @binding(2) var<storage, read> bias: array<T>;
 #endif
-#if RES
-@group(0) @binding(RES_BINDING) var<storage, read> res: array<T>;
-#endif
-@group(0) @binding(OUT_BINDING) var<storage, read_write> out: array<T>;
-
-// Stores v (+ the residual at the same index) at out[i].
-fn put(i: u32, v: f32) {
-#if RES
-  out[i] = T(v + f32(res[i]));
-#else
-  out[i] = T(v);
-#endif
-}
+#include "lib/store"
 
 // A^T (4x6) applied to a column (or, transposed, to a row) of 6.
 fn at4(m: array<f32, 6>) -> vec4<f32> {
