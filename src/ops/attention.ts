@@ -123,10 +123,9 @@ function scoresCalls(n: Node, ctx: EncodeContext): KernelCall[] | null {
   const sc: Scratch = { scratch: BH * nq * Nk * 4, tag: 's' };
   const os: Scratch = { scratch: BH * nq * Dv * 4, tag: 'os' };
   const mm = matmulVariant(n.label, ctx, undefined);
-  const WGS = 64;
   const call = (define: string, buffers: KernelCall['buffers'], pr: { N: number; dd: number; r0: number; nr: number; sb: number; items: number; mul?: number }, extra: Record<string, boolean> = {}): KernelCall => ({
-    kernel: { name: 'scores', defines: { [define]: true, ...extra }, constants: { WG: WGS } },
-    buffers, grid: grid1d(Math.ceil(pr.items / WGS)),
+    kernel: { name: 'scores', defines: { [define]: true, ...extra }, constants: { WG } },
+    buffers, grid: grid1d(Math.ceil(pr.items / WG)),
     params: [u32(pr.N), u32(H), u32(pr.dd), u32(pr.r0), u32(pr.nr), u32(pr.sb), u32(pr.items), f32(pr.mul ?? 1)],
   });
   // A key/value batch of 1 is read with stride 0: every image gets the same rows.
