@@ -49,9 +49,7 @@ fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(2) var<storage, read> mask: array<T>;
 #endif
 
-const NEG = -3.4028234e38; // finite, as lib/flash: -inf scores give weight 0, never NaN
-
-fn flushExp(x: f32) -> f32 { return select(0.0, exp(x), x > -60.0); }
+#include "lib/flush"
 
 @compute @workgroup_size(WG)
 fn main(g: Grid, @builtin(local_invocation_index) lid: u32) {

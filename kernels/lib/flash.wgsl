@@ -15,7 +15,7 @@
 // TILED kernels stage BK keys/values of every set into Ks/Vs (set s at s * BKD / s * BKV)
 // and set j0Block before folding.
 
-const NEG = -3.4028234e38; // finite: -inf scores then give exp(-inf) = 0, never NaN
+#include "lib/flush"
 
 var<private> qr: array<vec4<f32>, DQM * QT>; // q * scale, chunk c of query t at t * DQM + c
 var<private> acc: array<vec4<f32>, SETS * DVM * QT>; // state u's chunk c at u * DVM + c
@@ -68,10 +68,6 @@ fn keyChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return rowK(s, j, c); }
 fn valChunk(s: u32, j: u32, c: u32) -> vec4<f32> { return rowV(s, j, c); }
 #endif
 
-// exp(x) for x <= 0, but 0 below -60: weights under e^-60 of the row maximum change
-// nothing in f32, and the denormals they would make run ~100x slower on CPU adapters.
-fn flushExp(x: f32) -> f32 { return select(0.0, exp(x), x > -60.0); }
-fn flushExp4(x: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), exp(x), x > vec4<f32>(-60.0)); }
 
 // Loads query rows i0..i0+QT-1 of (b, h) (clamped to Nq), scaled, and resets every state.
 fn beginQueries(b: u32, h: u32, i0: u32) {

@@ -8,11 +8,11 @@
 import { badShapes, type Node, type ScalarArg } from '../graph/graph.ts';
 import { QUERIES_PER_INVOCATION, attentionGrid, blockKeys, cap, checkMask, checkQKV, rowDefines } from './attention.ts';
 import { VARIANTS, variantFor, type VariantOf } from './variant.ts';
+import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 /** nasa's kernel variants: attention's flash ones (reg, tiled), the same arithmetic. */
 export const NASA_VARIANTS = VARIANTS.nasa;
 export type NasaVariant = VariantOf<'nasa'>;
-import { defineOp, f32, u32, type KernelCall } from './registry.ts';
 
 export interface NasaOptions {
   heads: number;
